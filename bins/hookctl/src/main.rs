@@ -1,0 +1,2 @@
+//! hookctl
+fn main() {}

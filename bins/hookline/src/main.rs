@@ -1,0 +1,2 @@
+//! hookline server
+fn main() {}

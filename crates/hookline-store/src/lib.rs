@@ -1,0 +1,96 @@
+//! The storage contract: what every message store promises, and a suite that checks it.
+//!
+//! [`MessageStore`] is the only way the server touches storage. A backend promises:
+//! - **exactly once**: [`MessageStore::insert`] of a `message_id` already stored returns
+//!   [`Inserted::Duplicate`] and leaves the stored row unchanged, also under concurrency —
+//!   of any number of simultaneous inserts of one id, exactly one returns [`Inserted::Created`];
+//! - **durable acknowledgement**: when `insert` returns `Ok`, the row survives a crash;
+//! - **reference answers**: `list` and `stats` return exactly what
+//!   [`hookline_query::reference`] computes over the stored messages;
+//! - **honest failure**: an environment problem (disk full, database locked past its timeout,
+//!   I/O error) is [`StoreError::Unavailable`], never a panic.
+//!
+//! [`MemoryStore`] implements the contract on the reference itself. The [`conformance`] module
+//! is the suite every backend runs (see [`conformance_tests!`]).
+//!
+//! Invariant: no storage engine's types cross this trait — backends erase their errors into
+//! [`StoreError`].
+
+pub mod conformance;
+mod memory;
+
+use hookline_domain::Message;
+use hookline_query::{ListQuery, Page, Stats};
+
+pub use memory::MemoryStore;
+
+/// A boxed error from a backend, kept for the cause chain in logs.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What an insert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Inserted {
+    /// The message was new and is now durably stored.
+    Created,
+    /// A message with this `message_id` was already stored; nothing changed.
+    Duplicate,
+}
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The environment refuses: disk full, database locked past its timeout, I/O error,
+    /// database closed. Retrying later may succeed. Maps to 503.
+    #[error("storage unavailable")]
+    Unavailable(#[source] BoxError),
+    /// The store is reachable but not fit to serve (e.g. schema missing or too new).
+    #[error("storage not ready: {0}")]
+    NotReady(String),
+    /// A broken invariant inside the backend (a bug, or a corrupt row).
+    #[error("storage internal error")]
+    Internal(#[source] BoxError),
+}
+
+impl StoreError {
+    /// An [`StoreError::Unavailable`] from any error.
+    pub fn unavailable(e: impl Into<BoxError>) -> Self {
+        StoreError::Unavailable(e.into())
+    }
+
+    /// An [`StoreError::Internal`] from any error.
+    pub fn internal(e: impl Into<BoxError>) -> Self {
+        StoreError::Internal(e.into())
+    }
+}
+
+/// A durable, exactly-once message store. Calls block; async callers run them on a
+/// blocking thread pool.
+pub trait MessageStore: Send + Sync {
+    /// Stores `message` unless its `message_id` is already stored. Returns only once the
+    /// outcome is durable.
+    fn insert(&self, message: Message) -> Result<Inserted, StoreError>;
+
+    /// The page `query` selects, as [`hookline_query::reference::list`] defines it.
+    fn list(&self, query: &ListQuery) -> Result<Page<Message>, StoreError>;
+
+    /// The statistics, as [`hookline_query::reference::stats`] defines them.
+    fn stats(&self) -> Result<Stats, StoreError>;
+
+    /// `Ok` when the store answers and its schema is in place.
+    fn check_ready(&self) -> Result<(), StoreError>;
+}
+
+impl<S: MessageStore + ?Sized> MessageStore for std::sync::Arc<S> {
+    fn insert(&self, message: Message) -> Result<Inserted, StoreError> {
+        (**self).insert(message)
+    }
+    fn list(&self, query: &ListQuery) -> Result<Page<Message>, StoreError> {
+        (**self).list(query)
+    }
+    fn stats(&self) -> Result<Stats, StoreError> {
+        (**self).stats()
+    }
+    fn check_ready(&self) -> Result<(), StoreError> {
+        (**self).check_ready()
+    }
+}
