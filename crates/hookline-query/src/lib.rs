@@ -2,8 +2,8 @@
 //!
 //! `GET /messages` and `GET /stats` are defined here once: [`ListQuery::parse`] turns raw query
 //! parameters into a validated query (or FastAPI-shaped errors at `["query", name]`), and
-//! [`reference`] computes the exact answer over a plain slice of messages. Every storage
-//! backend is tested against [`reference`], so it is written to be obviously correct, not fast.
+//! [`reference`](mod@reference) computes the exact answer over a plain slice of messages. Every storage
+//! backend is tested against [`reference`](mod@reference), so it is written to be obviously correct, not fast.
 //!
 //! Invariants:
 //! - order is always the instant of `ts` ascending, then `message_id` ascending (byte order);
@@ -15,11 +15,14 @@
 
 mod cursor;
 mod list;
+mod params;
 pub mod reference;
 mod stats;
 
 pub use cursor::Cursor;
-pub use list::{DEFAULT_LIMIT, Filter, ListQuery, MAX_LIMIT, Page, PageStart, fold_case};
+pub use list::{
+    DEFAULT_LIMIT, Filter, ListQuery, MAX_LIMIT, MAX_OFFSET, Page, PageStart, fold_case,
+};
 pub use stats::{SenderCount, Stats, TOP_SENDERS};
 
 /// Why a query value could not be built.

@@ -9,6 +9,8 @@ use crate::{Cursor, QueryError};
 pub const DEFAULT_LIMIT: u32 = 50;
 /// The largest `limit` a client may ask for.
 pub const MAX_LIMIT: u32 = 100;
+/// The largest `offset` a backend must address (`i64::MAX`, SQLite's integer range).
+pub const MAX_OFFSET: u64 = i64::MAX as u64;
 
 /// Folds text for the case-insensitive `q` match: Unicode lower-casing (`str::to_lowercase`),
 /// so `élan` matches `Élan`. Both the text and the needle are folded the same way.
@@ -24,15 +26,17 @@ pub struct Filter {
     pub from: Option<String>,
     /// Rows whose `ts` instant is at or after this instant.
     pub since: Option<Instant>,
-    /// Case-insensitive substring of `text` as the client sent it (non-empty); rows without
-    /// text never match. Compare with [`Filter::q_folded`].
+    /// Case-insensitive substring of `text` as the client sent it (non-empty; an empty
+    /// string is treated as no restriction); rows without text never match a non-empty `q`.
+    /// Compare with [`Filter::q_folded`].
     pub q: Option<String>,
 }
 
 impl Filter {
-    /// `q` folded with [`fold_case`], ready to compare against folded text.
+    /// `q` folded with [`fold_case`], ready to compare against folded text; `None` when `q`
+    /// is absent or empty.
     pub fn q_folded(&self) -> Option<String> {
-        self.q.as_deref().map(fold_case)
+        self.q.as_deref().filter(|q| !q.is_empty()).map(fold_case)
     }
 }
 
@@ -56,17 +60,51 @@ pub struct ListQuery {
 impl ListQuery {
     /// Builds a query, checking `limit` (1..=100) and `offset` (0..=i64::MAX).
     pub fn new(filter: Filter, limit: u32, start: PageStart) -> Result<Self, QueryError> {
-        todo!()
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(QueryError::LimitOutOfRange { max: MAX_LIMIT });
+        }
+        if let PageStart::Offset(o) = start
+            && o > MAX_OFFSET
+        {
+            return Err(QueryError::OffsetOutOfRange { max: MAX_OFFSET });
+        }
+        Ok(Self {
+            filter,
+            limit,
+            start,
+        })
+    }
+
+    /// The first page (offset 0) of `filter` with `limit` rows.
+    pub fn first_page(filter: Filter, limit: u32) -> Result<Self, QueryError> {
+        Self::new(filter, limit, PageStart::Offset(0))
+    }
+
+    /// The query for the page after `cursor`, with the same filters and limit as `self`.
+    pub fn after(&self, cursor: Cursor) -> Self {
+        Self {
+            filter: self.filter.clone(),
+            limit: self.limit,
+            start: PageStart::After(cursor),
+        }
     }
 
     /// Parses decoded query parameters (`limit`, `offset`, `from`, `since`, `q`, `cursor`;
     /// others are ignored; the last of repeated keys wins) as `SPEC.md` says, reporting every
     /// problem at once with `loc` = `["query", name]`.
+    ///
+    /// - `limit` (default 50) and `offset` (default 0) are integers as pydantic reads them
+    ///   (surrounding whitespace, a sign, `_` between digits and a `.0` tail are accepted);
+    /// - `from`: a leading space is read as `+` (an unencoded `+` arrives as a space); empty
+    ///   means no filter;
+    /// - `since`: RFC 3339 with any offset, an offset whose `+` arrived as a space repaired;
+    /// - `q` and `cursor`: empty means absent;
+    /// - a cursor together with `offset > 0` is an error at `["query", "cursor"]`.
     pub fn parse<'a, I>(params: I) -> Result<Self, Vec<FieldError>>
     where
         I: IntoIterator<Item = (&'a str, &'a str)>,
     {
-        todo!()
+        crate::params::parse(params)
     }
 
     /// The filters.
