@@ -1,0 +1,333 @@
+//! Store benchmark: durable inserts/s with 64 producer threads on an empty database and on
+//! a seeded one, then the latency of every list shape and of stats.
+//!
+//! `cargo bench -p hookline-sqlite`. Environment overrides:
+//! - `HOOKLINE_BENCH_ROWS` (default 1000000): rows seeded before the read benchmarks;
+//! - `HOOKLINE_BENCH_INSERTS` (default 64000): messages inserted in each throughput run;
+//! - `HOOKLINE_BENCH_RUNS` (default 200): runs per read shape;
+//! - `HOOKLINE_BENCH_DIR` (default the system temp folder): where the database file goes
+//!   (put it on the real disk, not tmpfs, or fsync costs nothing).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hookline_domain::{Message, MessageId, Msisdn, Text, Timestamp};
+use hookline_query::{Cursor, Filter, ListQuery, PageStart};
+use hookline_sqlite::{SqliteConfig, SqliteStore};
+use hookline_store::MessageStore;
+use time::OffsetDateTime;
+
+const PRODUCERS: usize = 64;
+const SENDERS: u64 = 1000;
+/// The word the `q` benchmark searches for; about 1 text in 100 contains it.
+const NEEDLE: &str = "kumquat";
+const WORDS: &[&str] = &[
+    "hello", "order", "shipped", "thanks", "payment", "received", "please", "confirm", "delivery",
+    "tomorrow", "invoice", "Élan", "Straße", "café", "meeting", "call", "me", "back", "when",
+    "free", "price", "offer", "today", "only", "ticket", "booked", "ok", "see", "you", "soon",
+    "address", "changed", "reminder", "account", "verified", "code",
+];
+
+/// splitmix64: small, fast, good enough for test data.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// 2025-01-01T00:00:00Z.
+const YEAR_START: i64 = 1_735_689_600;
+
+/// How message timestamps are drawn.
+#[derive(Clone, Copy)]
+enum Times {
+    /// Uniformly over 2025: the worst case for every index keyed by time.
+    Random,
+    /// Near the arrival time, as webhooks are delivered: the `n`-th message of a producer
+    /// is a few seconds after 2026-01-01 plus `n / 100` seconds.
+    Arrival(u64),
+}
+
+fn random_message(rng: &mut Rng, times: Times) -> Message {
+    let id = format!("{:016x}{:08x}", rng.next(), rng.below(1 << 32));
+    let from = format!("+91{:010}", 9_000_000_000 + rng.below(SENDERS));
+    let offset = match times {
+        Times::Random => rng.below(365 * 86_400),
+        Times::Arrival(n) => 365 * 86_400 + n / 100 + rng.below(3),
+    };
+    let secs = YEAR_START + i64::try_from(offset).unwrap_or(0);
+    let t = OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let fraction = match rng.below(3) {
+        0 => format!(".{:03}", rng.below(1000)),
+        _ => String::new(),
+    };
+    let ts = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{fraction}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    );
+    let text = if rng.below(20) == 0 {
+        None
+    } else {
+        let n = 3 + rng.below(8);
+        let mut words: Vec<&str> = (0..n)
+            .map(|_| WORDS[usize::try_from(rng.below(WORDS.len() as u64)).unwrap_or(0)])
+            .collect();
+        if rng.below(100) == 0 {
+            words.push(NEEDLE);
+        }
+        Some(words.join(" "))
+    };
+    Message::new(
+        MessageId::parse(&id).expect("id"),
+        Msisdn::parse(&from).expect("from"),
+        Msisdn::parse("+14155550100").expect("to"),
+        Timestamp::parse(&ts).expect("ts"),
+        text.map(|t| Text::parse(&t).expect("text")),
+    )
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(default)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3}", d.as_secs_f64() * 1000.0)
+}
+
+/// Inserts `total` fresh messages from [`PRODUCERS`] threads; returns (msgs/s, p50, p99).
+fn insert_run(
+    store: &Arc<SqliteStore>,
+    total: usize,
+    seed: u64,
+    arrival: bool,
+) -> (f64, Duration, Duration) {
+    let per = total.div_ceil(PRODUCERS);
+    // Build the messages first, so the timing is the store's.
+    let batches: Vec<Vec<Message>> = (0..PRODUCERS)
+        .map(|p| {
+            let mut rng = Rng(seed ^ (p as u64 + 1).wrapping_mul(0x1234_5678_9ABC));
+            (0..per)
+                .map(|n| {
+                    let times = if arrival {
+                        Times::Arrival(n as u64)
+                    } else {
+                        Times::Random
+                    };
+                    random_message(&mut rng, times)
+                })
+                .collect()
+        })
+        .collect();
+    let start = Instant::now();
+    let threads: Vec<_> = batches
+        .into_iter()
+        .map(|batch| {
+            let store = Arc::clone(store);
+            std::thread::spawn(move || {
+                let mut latencies = Vec::with_capacity(batch.len());
+                for m in batch {
+                    let t = Instant::now();
+                    store.insert(m).expect("insert");
+                    latencies.push(t.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies: Vec<Duration> = threads
+        .into_iter()
+        .flat_map(|t| t.join().expect("producer thread"))
+        .collect();
+    let elapsed = start.elapsed();
+    latencies.sort();
+    (
+        latencies.len() as f64 / elapsed.as_secs_f64(),
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99),
+    )
+}
+
+/// Seeds `rows` random messages in big transactions.
+fn seed(store: &SqliteStore, rows: usize) -> Duration {
+    let start = Instant::now();
+    let mut rng = Rng(42);
+    let mut left = rows;
+    while left > 0 {
+        let n = left.min(20_000);
+        let batch: Vec<Message> = (0..n)
+            .map(|_| random_message(&mut rng, Times::Random))
+            .collect();
+        store.insert_many(batch).expect("seed");
+        left -= n;
+    }
+    start.elapsed()
+}
+
+fn time_runs(runs: usize, mut f: impl FnMut()) -> (Duration, Duration) {
+    f(); // warm the cache and the statement cache
+    let mut samples: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .collect();
+    samples.sort();
+    (percentile(&samples, 0.5), percentile(&samples, 0.99))
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` runs us with no work to do.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let rows = env_usize("HOOKLINE_BENCH_ROWS", 1_000_000);
+    let inserts = env_usize("HOOKLINE_BENCH_INSERTS", 64_000);
+    let runs = env_usize("HOOKLINE_BENCH_RUNS", 200);
+    let base = std::env::var_os("HOOKLINE_BENCH_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    let dir = tempfile::tempdir_in(&base).expect("bench dir");
+    let path = dir.path().join("bench.db");
+    let store = Arc::new(SqliteStore::open(SqliteConfig::file(&path)).expect("open"));
+
+    let mut table: Vec<(String, String)> = Vec::new();
+    let mut insert_phase = |label: &str, seed: u64, arrival: bool| {
+        let (rate, p50, p99) = insert_run(&store, inserts, seed, arrival);
+        let rows = store.stats().expect("stats").total_messages - inserts as u64;
+        let ts = if arrival {
+            "ts ≈ arrival time"
+        } else {
+            "ts random over a year"
+        };
+        let name = format!("insert, {label} ({rows} rows), {PRODUCERS} producers, {ts}");
+        let result = format!("{rate:.0} msg/s (p50 {} ms, p99 {} ms)", ms(p50), ms(p99));
+        eprintln!("{name}: {result}");
+        table.push((name, result));
+    };
+    insert_phase("empty db", 7, false);
+    insert_phase("small db", 8, true);
+
+    let seed_rows = rows.saturating_sub(3 * inserts);
+    let seeded = seed(&store, seed_rows);
+    eprintln!("seeded {seed_rows} rows in {:.1} s", seeded.as_secs_f64());
+
+    insert_phase("seeded db", 99, false);
+    insert_phase("seeded db", 100, true);
+    let total = store.stats().expect("stats").total_messages;
+
+    let query =
+        |filter: Filter, start: PageStart| ListQuery::new(filter, 50, start).expect("query");
+    let deep = store
+        .list(&query(Filter::default(), PageStart::Offset(total / 2)))
+        .expect("deep page");
+    let cursor = Cursor::decode(deep.next_cursor.as_deref().unwrap_or_default()).expect("cursor");
+    let sender = Filter {
+        from: Some(format!("+91{:010}", 9_000_000_000_u64 + 17)),
+        ..Filter::default()
+    };
+    let since = Filter {
+        since: Some(
+            hookline_domain::Instant::parse_rfc3339("2025-07-01T12:34:56+02:00").expect("since"),
+        ),
+        ..Filter::default()
+    };
+    let q = Filter {
+        q: Some(NEEDLE.to_owned()),
+        ..Filter::default()
+    };
+    let shapes: Vec<(&str, ListQuery)> = vec![
+        (
+            "list: first page",
+            query(Filter::default(), PageStart::Offset(0)),
+        ),
+        (
+            "list: offset 100000",
+            query(Filter::default(), PageStart::Offset(100_000)),
+        ),
+        (
+            "list: cursor page at the middle",
+            query(Filter::default(), PageStart::After(cursor)),
+        ),
+        (
+            "list: from (one of 1000 senders)",
+            query(sender.clone(), PageStart::Offset(0)),
+        ),
+        (
+            "list: from, offset 500",
+            query(sender, PageStart::Offset(500)),
+        ),
+        (
+            "list: since (mid-year)",
+            query(since.clone(), PageStart::Offset(0)),
+        ),
+        (
+            "list: since, offset 100000",
+            query(since, PageStart::Offset(100_000)),
+        ),
+        ("list: q (1% of texts)", query(q, PageStart::Offset(0))),
+    ];
+    let (p50, p99) = time_runs(runs, || {
+        store.stats().expect("stats");
+    });
+    let mut reads = vec![("stats".to_owned(), p50, p99, total)];
+    for (name, q) in &shapes {
+        let mut matched = 0;
+        let (p50, p99) = time_runs(runs, || {
+            matched = store.list(q).expect("list").total;
+        });
+        reads.push(((*name).to_owned(), p50, p99, matched));
+        eprintln!("{name:<52} p50 {} ms", ms(p50));
+    }
+
+    println!();
+    println!(
+        "hookline-sqlite store benchmark: file database in {}",
+        base.display()
+    );
+    println!("rows at read time: {total}; {runs} runs per read shape; limit 50");
+    println!();
+    println!("| measurement | result |");
+    println!("|---|---|");
+    for (name, result) in &table {
+        println!("| {name} | {} |", result.trim());
+    }
+    println!(
+        "| seed (bulk, 20000-row transactions) | {} rows in {:.1} s |",
+        seed_rows,
+        seeded.as_secs_f64()
+    );
+    println!();
+    println!("| read at {total} rows | total matched | median ms | p99 ms |");
+    println!("|---|---|---|---|");
+    for (name, p50, p99, matched) in reads {
+        println!("| {name} | {matched} | {} | {} |", ms(p50), ms(p99));
+    }
+    drop(store);
+}

@@ -1,0 +1,406 @@
+//! The read side: every list shape and the statistics, each answered inside one read
+//! transaction so that `total` and `data` come from the same snapshot.
+
+use hookline_domain::{Message, MessageId, Msisdn, Text, Timestamp};
+use hookline_query::{Cursor, ListQuery, Page, PageStart, SenderCount, Stats, TOP_SENDERS};
+use hookline_store::StoreError;
+use rusqlite::types::Value;
+use rusqlite::{Connection, Row, params, params_from_iter};
+
+use crate::error::{CorruptRow, store_error};
+
+/// A key above every row's `ts_key`.
+const ABOVE_ALL_KEYS: &str = "~";
+
+/// The columns a [`Message`] is read from, in [`message_from_row`] order.
+const COLUMNS: &str = "message_id, from_msisdn, to_msisdn, ts, text";
+
+/// Answers a list query. `conn` must be inside a read transaction.
+pub(crate) fn list(conn: &Connection, query: &ListQuery) -> Result<Page<Message>, StoreError> {
+    let filter = query.filter();
+    let from = filter.from.as_deref();
+    let since = filter.since.map(|s| s.sort_key());
+    let q = filter.q_folded();
+    let phrase = q.as_deref().and_then(trigram_phrase);
+    let shape = Shape {
+        from,
+        since: since.as_deref(),
+        q: q.as_deref(),
+    };
+    let total = count(conn, &shape, phrase.as_deref()).map_err(store_error)?;
+    // One row more than the page tells whether a next page exists.
+    let fetch = i64::from(query.limit()) + 1;
+    let cursor = match query.start() {
+        PageStart::After(cursor) => Some(cursor),
+        PageStart::Offset(_) => None,
+    };
+    let offset = query.offset();
+    let mut rows = if cursor.is_none() && offset >= total {
+        Vec::new()
+    } else if let (Some(phrase), None) = (&phrase, from) {
+        // A `q` page: walk the list order and test each row, or collect the trigram
+        // index's matches and sort them — whichever reads fewer rows.
+        let matches = if shape.since.is_none() {
+            total
+        } else {
+            count_trigram(conn, phrase, None).map_err(store_error)?
+        };
+        let in_scope = match shape.since {
+            None => count(conn, &Shape::ALL, None),
+            Some(since) => count_since(conn, since),
+        }
+        .map_err(store_error)?;
+        let wanted = offset.saturating_add(fetch.unsigned_abs());
+        let walk = wanted.saturating_mul(in_scope) / total.max(1);
+        if matches <= walk {
+            page(conn, &shape, Some(phrase), cursor, fetch, offset)?
+        } else {
+            page(conn, &shape, None, cursor, fetch, offset)?
+        }
+    } else if cursor.is_none() && from.is_none() && q.is_none() {
+        // Skip whole hours and days with the bucket counts, then the rest in the index.
+        let (start_key, rest) = seek_by_buckets(conn, shape.since, offset).map_err(store_error)?;
+        let starting = Shape {
+            since: Some(&start_key),
+            ..shape
+        };
+        page(conn, &starting, None, None, fetch, rest)?
+    } else {
+        page(conn, &shape, None, cursor, fetch, offset)?
+    };
+    let limit = usize::try_from(query.limit()).unwrap_or(usize::MAX);
+    let next_cursor = if rows.len() > limit {
+        rows.truncate(limit);
+        rows.last().map(|m| Cursor::after(m).encode())
+    } else {
+        None
+    };
+    Ok(Page {
+        data: rows,
+        total,
+        limit: query.limit(),
+        offset: query.offset(),
+        next_cursor,
+    })
+}
+
+/// The FTS5 query for a folded needle: one quoted phrase, which the trigram tokenizer
+/// turns into consecutive trigrams, i.e. an exact substring match. Needles shorter than
+/// three characters have no trigram and are searched by scanning.
+fn trigram_phrase(needle: &str) -> Option<String> {
+    (needle.chars().count() >= 3).then(|| format!("\"{}\"", needle.replace('"', "\"\"")))
+}
+
+/// Rows whose folded text contains the phrase, optionally with `ts_key >= since`.
+fn count_trigram(conn: &Connection, phrase: &str, since: Option<&str>) -> rusqlite::Result<u64> {
+    let n: i64 = match since {
+        None => conn
+            .prepare_cached("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?1")?
+            .query_row([phrase], |r| r.get(0))?,
+        Some(since) => conn
+            .prepare_cached(
+                "SELECT count(*)
+                 FROM (SELECT rowid AS r FROM messages_fts WHERE messages_fts MATCH ?1) AS f
+                 CROSS JOIN messages AS m ON m.rowid = f.r
+                 WHERE m.ts_key >= ?2",
+            )?
+            .query_row(params![phrase, since], |r| r.get(0))?,
+    };
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// The filters of a list query, in stored form.
+#[derive(Clone, Copy)]
+struct Shape<'a> {
+    from: Option<&'a str>,
+    /// Lower bound on `ts_key`, inclusive.
+    since: Option<&'a str>,
+    /// Folded needle.
+    q: Option<&'a str>,
+}
+
+impl Shape<'_> {
+    /// No filter at all.
+    const ALL: Shape<'static> = Shape {
+        from: None,
+        since: None,
+        q: None,
+    };
+
+    /// `WHERE` conditions and their parameters (cursor excluded).
+    fn conditions(&self, sql: &mut Vec<String>, args: &mut Vec<Value>) {
+        if let Some(from) = self.from {
+            args.push(Value::Text(from.to_owned()));
+            sql.push(format!("from_msisdn = ?{}", args.len()));
+        }
+        if let Some(since) = self.since {
+            args.push(Value::Text(since.to_owned()));
+            sql.push(format!("ts_key >= ?{}", args.len()));
+        }
+        if let Some(q) = self.q {
+            args.push(Value::Text(q.to_owned()));
+            sql.push(format!("instr(text_folded, ?{}) > 0", args.len()));
+        }
+    }
+
+    /// The index whose order is the list order for this shape.
+    fn index(&self) -> &'static str {
+        if self.from.is_some() {
+            "messages_by_from"
+        } else {
+            "messages_by_ts"
+        }
+    }
+}
+
+/// How many rows match, using the kept counts and the trigram index where they answer
+/// exactly; `phrase` is the trigram query of `shape.q`, when it has one.
+fn count(conn: &Connection, shape: &Shape<'_>, phrase: Option<&str>) -> rusqlite::Result<u64> {
+    if let (Some(phrase), None) = (phrase, shape.from) {
+        return count_trigram(conn, phrase, shape.since);
+    }
+    let n: i64 = match (shape.from, shape.since, shape.q) {
+        (None, None, None) => conn
+            .prepare_cached("SELECT messages FROM hookline_totals WHERE id = 1")?
+            .query_row([], |r| r.get(0))?,
+        (Some(from), None, None) => conn
+            .prepare_cached(
+                "SELECT coalesce(sum(messages), 0) FROM hookline_senders WHERE from_msisdn = ?1",
+            )?
+            .query_row([from], |r| r.get(0))?,
+        (None, Some(since), None) => return count_since(conn, since),
+        _ => {
+            let mut conds = Vec::new();
+            let mut args = Vec::new();
+            shape.conditions(&mut conds, &mut args);
+            let sql = format!(
+                "SELECT count(*) FROM messages WHERE {}",
+                conds.join(" AND ")
+            );
+            conn.prepare_cached(&sql)?
+                .query_row(params_from_iter(args), |r| r.get(0))?
+        }
+    };
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// `ts_key` bounds of the hour and day a key falls in: (hour, day) prefixes.
+fn buckets_of(key: &str) -> (&str, &str) {
+    (key.get(..13).unwrap_or(key), key.get(..10).unwrap_or(key))
+}
+
+/// Rows with `ts_key >= since`: the rows of `since`'s own hour from the index, the later
+/// hours of its day from `hookline_hours`, the later days from `hookline_days`.
+fn count_since(conn: &Connection, since: &str) -> rusqlite::Result<u64> {
+    let (hour, day) = buckets_of(since);
+    let in_hour: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM messages INDEXED BY messages_by_ts
+             WHERE ts_key >= ?1 AND ts_key < ?2 || ';'",
+        )?
+        .query_row(params![since, hour], |r| r.get(0))?;
+    let in_day: i64 = conn
+        .prepare_cached(
+            "SELECT coalesce(sum(messages), 0) FROM hookline_hours
+             WHERE hour > ?1 AND hour < ?2 || 'U'",
+        )?
+        .query_row(params![hour, day], |r| r.get(0))?;
+    let later: i64 = conn
+        .prepare_cached("SELECT coalesce(sum(messages), 0) FROM hookline_days WHERE day > ?1")?
+        .query_row([day], |r| r.get(0))?;
+    Ok(u64::try_from(in_hour + in_day + later).unwrap_or(0))
+}
+
+/// Finds where the row at `offset` (counted from `since`, or from the start) lies: returns
+/// a `ts_key` lower bound and how many rows past that bound still need skipping — fewer
+/// than one hour's rows. The bound `~` means "past the end".
+fn seek_by_buckets(
+    conn: &Connection,
+    since: Option<&str>,
+    mut offset: u64,
+) -> rusqlite::Result<(String, u64)> {
+    let mut after_day = String::new();
+    if let Some(since) = since {
+        let (hour, day) = buckets_of(since);
+        let in_hour: i64 = conn
+            .prepare_cached(
+                "SELECT count(*) FROM messages INDEXED BY messages_by_ts
+                 WHERE ts_key >= ?1 AND ts_key < ?2 || ';'",
+            )?
+            .query_row(params![since, hour], |r| r.get(0))?;
+        let in_hour = u64::try_from(in_hour).unwrap_or(0);
+        if offset < in_hour {
+            return Ok((since.to_owned(), offset));
+        }
+        offset -= in_hour;
+        if let Some(found) = seek_hours(conn, hour, day, &mut offset)? {
+            return Ok((found, offset));
+        }
+        day.clone_into(&mut after_day);
+    }
+    let mut days =
+        conn.prepare_cached("SELECT day, messages FROM hookline_days WHERE day > ?1 ORDER BY day")?;
+    let mut rows = days.query([&after_day])?;
+    while let Some(row) = rows.next()? {
+        let day: String = row.get(0)?;
+        let n = u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0);
+        if offset < n {
+            drop(rows);
+            if let Some(found) = seek_hours(conn, &day, &day, &mut offset)? {
+                return Ok((found, offset));
+            }
+            // Counts disagree (cannot happen inside one snapshot): fall back to the day.
+            return Ok((day, offset));
+        }
+        offset -= n;
+    }
+    Ok((ABOVE_ALL_KEYS.to_owned(), 0))
+}
+
+/// Walks the hours of `day` after `after_hour`, subtracting their counts from `offset`
+/// until one holds the target row; returns that hour's prefix.
+fn seek_hours(
+    conn: &Connection,
+    after_hour: &str,
+    day: &str,
+    offset: &mut u64,
+) -> rusqlite::Result<Option<String>> {
+    let mut hours = conn.prepare_cached(
+        "SELECT hour, messages FROM hookline_hours
+         WHERE hour > ?1 AND hour < ?2 || 'U' ORDER BY hour",
+    )?;
+    let mut rows = hours.query(params![after_hour, day])?;
+    while let Some(row) = rows.next()? {
+        let n = u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0);
+        if *offset < n {
+            return Ok(Some(row.get(0)?));
+        }
+        *offset -= n;
+    }
+    Ok(None)
+}
+
+/// Reads up to `fetch` matching rows in list order, after `cursor` or skipping `offset`.
+///
+/// Without `phrase`, the order index is walked without touching the table (it covers
+/// `ts_key`, `message_id` and the rowid) unless `q` must be tested; only the rows of the
+/// page are read in full. With `phrase`, the trigram index's matches are read and sorted.
+fn page(
+    conn: &Connection,
+    shape: &Shape<'_>,
+    phrase: Option<&str>,
+    cursor: Option<&Cursor>,
+    fetch: i64,
+    offset: u64,
+) -> Result<Vec<Message>, StoreError> {
+    let mut conds = Vec::new();
+    let mut args = Vec::new();
+    if let Some(phrase) = phrase {
+        args.push(Value::Text(phrase.to_owned()));
+        let without_q = Shape { q: None, ..*shape };
+        without_q.conditions(&mut conds, &mut args);
+    } else {
+        shape.conditions(&mut conds, &mut args);
+    }
+    if let Some(cursor) = cursor {
+        args.push(Value::Text(cursor.ts_key().to_owned()));
+        args.push(Value::Text(cursor.message_id().as_str().to_owned()));
+        conds.push(format!(
+            "(ts_key, message_id) > (?{}, ?{})",
+            args.len() - 1,
+            args.len()
+        ));
+    }
+    args.push(Value::Integer(fetch));
+    let limit_arg = args.len();
+    args.push(Value::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
+    let offset_arg = args.len();
+    let where_clause = if conds.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conds.join(" AND "))
+    };
+    let sql = if phrase.is_some() {
+        format!(
+            "SELECT {COLUMNS}
+             FROM (SELECT rowid AS r FROM messages_fts WHERE messages_fts MATCH ?1) AS f
+             CROSS JOIN messages AS m ON m.rowid = f.r {where_clause}
+             ORDER BY ts_key, message_id LIMIT ?{limit_arg} OFFSET ?{offset_arg}"
+        )
+    } else {
+        format!(
+            "SELECT {COLUMNS} FROM messages WHERE rowid IN (
+                 SELECT rowid FROM messages INDEXED BY {index} {where_clause}
+                 ORDER BY ts_key, message_id LIMIT ?{limit_arg} OFFSET ?{offset_arg})
+             ORDER BY ts_key, message_id",
+            index = shape.index(),
+        )
+    };
+    let mut stmt = conn.prepare_cached(&sql).map_err(store_error)?;
+    let mut rows = stmt.query(params_from_iter(args)).map_err(store_error)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(store_error)? {
+        out.push(message_from_row(row)?);
+    }
+    Ok(out)
+}
+
+/// Rebuilds a [`Message`] from [`COLUMNS`]; a row that does not parse is a corrupt row.
+fn message_from_row(row: &Row<'_>) -> Result<Message, StoreError> {
+    let id: String = row.get(0).map_err(store_error)?;
+    let from: String = row.get(1).map_err(store_error)?;
+    let to: String = row.get(2).map_err(store_error)?;
+    let ts: String = row.get(3).map_err(store_error)?;
+    let text: Option<String> = row.get(4).map_err(store_error)?;
+    let corrupt = |field| {
+        StoreError::internal(CorruptRow {
+            message_id: id.clone(),
+            field,
+        })
+    };
+    let message_id = MessageId::parse(&id).map_err(|_| corrupt("message_id"))?;
+    let from = Msisdn::parse(&from).map_err(|_| corrupt("from_msisdn"))?;
+    let to = Msisdn::parse(&to).map_err(|_| corrupt("to_msisdn"))?;
+    let ts = Timestamp::parse(&ts).map_err(|_| corrupt("ts"))?;
+    let text = text
+        .map(|t| Text::parse(&t))
+        .transpose()
+        .map_err(|_| corrupt("text"))?;
+    Ok(Message::new(message_id, from, to, ts, text))
+}
+
+/// The statistics, from the kept tables only. `conn` must be inside a read transaction.
+pub(crate) fn stats(conn: &Connection) -> rusqlite::Result<Stats> {
+    let (total, senders, first, last) = conn
+        .prepare_cached(
+            "SELECT messages, senders, first_ts, last_ts FROM hookline_totals WHERE id = 1",
+        )?
+        .query_row([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+            ))
+        })?;
+    let mut top = conn.prepare_cached(
+        "SELECT from_msisdn, messages FROM hookline_senders INDEXED BY hookline_senders_by_count
+         ORDER BY messages DESC, from_msisdn LIMIT ?1",
+    )?;
+    let limit = i64::try_from(TOP_SENDERS).unwrap_or(10);
+    let messages_per_sender = top
+        .query_map([limit], |r| {
+            Ok(SenderCount {
+                from: r.get(0)?,
+                count: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Stats {
+        total_messages: u64::try_from(total).unwrap_or(0),
+        senders_count: u64::try_from(senders).unwrap_or(0),
+        messages_per_sender,
+        first_message_ts: first,
+        last_message_ts: last,
+    })
+}

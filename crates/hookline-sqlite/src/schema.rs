@@ -1,0 +1,164 @@
+//! The schema and its versioned, idempotent migrations (`PRAGMA user_version`).
+//!
+//! - version 0: nothing, or the bare `messages` table an original FastAPI service wrote;
+//! - version 1: the `messages` table of `SPEC.md` (created if missing; an original database
+//!   already has it, so it is simply adopted);
+//! - version 2: hookline's derived columns (`ts_key`, `text_folded`, computed in Rust and
+//!   backfilled for existing rows), the list indexes, the trigram index of `text_folded`,
+//!   and the incrementally kept statistics tables, rebuilt from the rows.
+//!
+//! Every migration runs inside one `BEGIN IMMEDIATE` transaction together with the
+//! `user_version` bump, so a crash mid-migration leaves the previous version intact, and
+//! two processes opening one file at once migrate it once.
+
+use hookline_domain::{Instant, Timestamp};
+use hookline_query::fold_case;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+/// The schema version this build writes and reads.
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// Why a migration failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum MigrationError {
+    #[error("{0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("row {message_id:?} has a ts that is not an RFC 3339 timestamp: {ts:?}")]
+    BadTimestamp { message_id: String, ts: String },
+    #[error("schema version {0} is newer than this build's")]
+    TooNew(i64),
+}
+
+/// The original table, exactly as `SPEC.md` names it.
+const V1: &str = "
+CREATE TABLE IF NOT EXISTS messages (
+    message_id  TEXT PRIMARY KEY,
+    from_msisdn TEXT NOT NULL,
+    to_msisdn   TEXT NOT NULL,
+    ts          TEXT NOT NULL,
+    text        TEXT,
+    created_at  TEXT NOT NULL
+);";
+
+/// Derived columns; the backfill runs between this and [`V2_INDEXES`].
+const V2_COLUMNS: &str = "
+ALTER TABLE messages ADD COLUMN ts_key TEXT;
+ALTER TABLE messages ADD COLUMN text_folded TEXT;";
+
+const V2_INDEXES: &str = "
+CREATE INDEX messages_by_ts ON messages (ts_key, message_id);
+CREATE INDEX messages_by_from ON messages (from_msisdn, ts_key, message_id);
+
+CREATE TABLE hookline_totals (
+    id        INTEGER PRIMARY KEY CHECK (id = 1),
+    messages  INTEGER NOT NULL,
+    senders   INTEGER NOT NULL,
+    first_key TEXT,
+    first_ts  TEXT,
+    last_key  TEXT,
+    last_ts   TEXT
+);
+CREATE TABLE hookline_senders (
+    from_msisdn TEXT PRIMARY KEY,
+    messages    INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX hookline_senders_by_count ON hookline_senders (messages DESC, from_msisdn);
+CREATE TABLE hookline_days (
+    day      TEXT PRIMARY KEY,
+    messages INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE hookline_hours (
+    hour     TEXT PRIMARY KEY,
+    messages INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE VIRTUAL TABLE messages_fts USING fts5 (
+    text_folded,
+    content = '',
+    columnsize = 0,
+    detail = full,
+    tokenize = 'trigram case_sensitive 1'
+);
+INSERT INTO messages_fts (rowid, text_folded)
+    SELECT rowid, text_folded FROM messages WHERE text_folded IS NOT NULL;
+
+INSERT INTO hookline_senders (from_msisdn, messages)
+    SELECT from_msisdn, count(*) FROM messages GROUP BY from_msisdn;
+INSERT INTO hookline_days (day, messages)
+    SELECT substr(ts_key, 1, 10), count(*) FROM messages GROUP BY 1;
+INSERT INTO hookline_hours (hour, messages)
+    SELECT substr(ts_key, 1, 13), count(*) FROM messages GROUP BY 1;
+INSERT INTO hookline_totals (id, messages, senders, first_key, first_ts, last_key, last_ts)
+    SELECT 1,
+        (SELECT count(*) FROM messages),
+        (SELECT count(*) FROM hookline_senders),
+        (SELECT ts_key FROM messages ORDER BY ts_key, ts LIMIT 1),
+        (SELECT ts FROM messages ORDER BY ts_key, ts LIMIT 1),
+        (SELECT ts_key FROM messages ORDER BY ts_key DESC, ts DESC LIMIT 1),
+        (SELECT ts FROM messages ORDER BY ts_key DESC, ts DESC LIMIT 1);
+ANALYZE;";
+
+/// The instant sort key of a stored `ts`. Rows written by an original service are accepted
+/// with any RFC 3339 offset, since that is all the key needs.
+pub(crate) fn ts_key_of_stored(message_id: &str, ts: &str) -> Result<String, MigrationError> {
+    if let Ok(t) = Timestamp::parse(ts) {
+        return Ok(t.instant().sort_key());
+    }
+    Instant::parse_rfc3339(ts)
+        .map(Instant::sort_key)
+        .map_err(|_| MigrationError::BadTimestamp {
+            message_id: message_id.to_owned(),
+            ts: ts.to_owned(),
+        })
+}
+
+/// Brings the database to [`SCHEMA_VERSION`]. Idempotent.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), MigrationError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(MigrationError::TooNew(version));
+    }
+    if version < 1 {
+        tx.execute_batch(V1)?;
+    }
+    if version < 2 {
+        tx.execute_batch(V2_COLUMNS)?;
+        backfill(&tx)?;
+        tx.execute_batch(V2_INDEXES)?;
+    }
+    if version < SCHEMA_VERSION {
+        tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Computes `ts_key` and `text_folded` in Rust for every existing row.
+fn backfill(conn: &Connection) -> Result<(), MigrationError> {
+    let mut select = conn.prepare("SELECT rowid, message_id, ts, text FROM messages")?;
+    let mut update =
+        conn.prepare("UPDATE messages SET ts_key = ?2, text_folded = ?3 WHERE rowid = ?1")?;
+    let mut rows = select.query([])?;
+    while let Some(row) = rows.next()? {
+        let rowid: i64 = row.get(0)?;
+        let message_id: String = row.get(1)?;
+        let ts: String = row.get(2)?;
+        let text: Option<String> = row.get(3)?;
+        let key = ts_key_of_stored(&message_id, &ts)?;
+        update.execute(params![rowid, key, text.as_deref().map(fold_case)])?;
+    }
+    Ok(())
+}
+
+/// The schema version of an open database, for readiness checks.
+pub(crate) fn version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+}
+
+/// Whether the statistics row exists (a cheap proof that the tables are in place).
+pub(crate) fn totals_present(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row("SELECT 1 FROM hookline_totals WHERE id = 1", [], |_| Ok(()))
+        .optional()
+        .map(|o| o.is_some())
+}

@@ -1,0 +1,276 @@
+//! The writer thread: the only owner of the write connection, committing queued inserts
+//! in groups (one transaction, one fsync per group).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
+
+use hookline_domain::Message;
+use hookline_query::fold_case;
+use hookline_store::{Inserted, StoreError};
+use rusqlite::{Connection, TransactionBehavior, params};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::error::{kind_of, with_kind};
+
+/// The answer a caller waits for: one outcome per message it sent.
+pub(crate) type Reply = Result<Vec<Inserted>, StoreError>;
+
+/// One unit of work: messages from one caller and where to send the outcome.
+pub(crate) struct Job {
+    pub(crate) messages: Vec<Message>,
+    pub(crate) reply: SyncSender<Reply>,
+}
+
+/// Commits between two nudges of the checkpointer.
+const COMMITS_PER_CHECKPOINT: u32 = 16;
+
+/// Runs until every sender is dropped and the queue is empty: takes the first queued job,
+/// adds jobs already waiting up to `max_batch` messages, commits them together, answers.
+///
+/// With a `checkpointer`, the WAL is copied back into the database by another thread
+/// (nudged every few commits) instead of inside this thread's commits; on the way out the
+/// writer stops it and truncates the WAL itself.
+pub(crate) fn run(
+    mut conn: Connection,
+    jobs: Receiver<Job>,
+    max_batch: usize,
+    checkpointer: Option<Checkpointer>,
+) {
+    let max_batch = max_batch.max(1);
+    let mut commits = 0_u32;
+    while let Ok(first) = jobs.recv() {
+        let mut group = vec![first];
+        let mut size = group[0].messages.len();
+        while size < max_batch {
+            match jobs.try_recv() {
+                Ok(job) => {
+                    size += job.messages.len();
+                    group.push(job);
+                }
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            }
+        }
+        let written = write_group(&mut conn, &group);
+        commits = commits.wrapping_add(1);
+        if let Some(c) = &checkpointer
+            && commits.is_multiple_of(COMMITS_PER_CHECKPOINT)
+        {
+            c.nudge();
+        }
+        match written {
+            Ok(outcomes) => {
+                let mut outcomes = outcomes.into_iter();
+                for job in group {
+                    let mine: Vec<Inserted> = outcomes.by_ref().take(job.messages.len()).collect();
+                    // A caller that gave up waiting is no reason to stop.
+                    let _ = job.reply.send(Ok(mine));
+                }
+            }
+            Err(e) => {
+                roll_back(&conn);
+                let kind = kind_of(&e);
+                let shared = Arc::new(e);
+                for job in group {
+                    let err = with_kind(kind, GroupFailed(Arc::clone(&shared)));
+                    let _ = job.reply.send(Err(err));
+                }
+            }
+        }
+    }
+    if let Some(c) = checkpointer {
+        c.stop();
+        // Everything is committed; fold the WAL back so the file stands alone.
+        let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
+    }
+}
+
+/// A thread that runs passive WAL checkpoints on its own connection, so the writer's
+/// commits only append to the WAL and never wait for pages to be copied back.
+pub(crate) struct Checkpointer {
+    nudges: SyncSender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Checkpointer {
+    /// Starts the thread; it checkpoints when nudged, and at least every 200 ms.
+    pub(crate) fn start(conn: Connection) -> std::io::Result<Self> {
+        let (nudges, wake) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("hookline-sqlite-checkpoint".to_owned())
+            .spawn(move || {
+                use std::sync::mpsc::RecvTimeoutError;
+                // Runs until the writer drops its end (`Disconnected`).
+                while let Ok(()) | Err(RecvTimeoutError::Timeout) =
+                    wake.recv_timeout(std::time::Duration::from_millis(200))
+                {
+                    // A failure (busy, I/O) is retried at the next nudge.
+                    let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE);");
+                }
+            })?;
+        Ok(Self { nudges, thread })
+    }
+
+    fn nudge(&self) {
+        // A full slot means a nudge is already pending.
+        let _ = self.nudges.try_send(());
+    }
+
+    fn stop(self) {
+        drop(self.nudges);
+        let _ = self.thread.join();
+    }
+}
+
+/// The failure of a whole group, shared by every caller in it (the transaction is rolled
+/// back, so none of the group's rows is stored).
+#[derive(Debug, thiserror::Error)]
+#[error("the group commit failed: {0}")]
+struct GroupFailed(Arc<rusqlite::Error>);
+
+/// Leaves the connection outside any transaction after a failure.
+fn roll_back(conn: &Connection) {
+    if !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+}
+
+/// Inserts every message of the group in one transaction and keeps the statistics tables
+/// in step. Returns the outcome of each message in order.
+fn write_group(conn: &mut Connection, group: &[Job]) -> rusqlite::Result<Vec<Inserted>> {
+    let created_at = OffsetDateTime::now_utc()
+        .format(&Rfc3339)
+        .unwrap_or_else(|_| String::from("1970-01-01T00:00:00Z"));
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut outcomes = Vec::with_capacity(group.iter().map(|j| j.messages.len()).sum());
+    let mut delta = Delta::default();
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO messages
+                 (message_id, from_msisdn, to_msisdn, ts, text, created_at, ts_key, text_folded)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (message_id) DO NOTHING",
+        )?;
+        for message in group.iter().flat_map(|j| j.messages.iter()) {
+            let key = message.ts().instant().sort_key();
+            let text = message.text().map(|t| t.as_str());
+            let folded = text.map(fold_case);
+            let changed = insert.execute(params![
+                message.message_id().as_str(),
+                message.from().as_str(),
+                message.to().as_str(),
+                message.ts().as_str(),
+                text,
+                created_at,
+                key,
+                folded,
+            ])?;
+            if changed == 1 {
+                if let Some(folded) = &folded {
+                    tx.prepare_cached(
+                        "INSERT INTO messages_fts (rowid, text_folded) VALUES (?1, ?2)",
+                    )?
+                    .execute(params![tx.last_insert_rowid(), folded])?;
+                }
+                delta.add(message, key);
+                outcomes.push(Inserted::Created);
+            } else {
+                outcomes.push(Inserted::Duplicate);
+            }
+        }
+    }
+    delta.apply(&tx)?;
+    tx.commit()?;
+    Ok(outcomes)
+}
+
+/// What one group adds to the statistics tables.
+#[derive(Default)]
+struct Delta<'a> {
+    messages: i64,
+    senders: HashMap<&'a str, i64>,
+    days: HashMap<String, i64>,
+    hours: HashMap<String, i64>,
+    /// Smallest (key, ts) and largest (key, ts) created.
+    first: Option<(String, &'a str)>,
+    last: Option<(String, &'a str)>,
+}
+
+impl<'a> Delta<'a> {
+    fn add(&mut self, message: &'a Message, key: String) {
+        self.messages += 1;
+        *self.senders.entry(message.from().as_str()).or_default() += 1;
+        *self.days.entry(key[..10].to_owned()).or_default() += 1;
+        *self.hours.entry(key[..13].to_owned()).or_default() += 1;
+        let ts = message.ts().as_str();
+        let candidate = (key, ts);
+        if self.first.as_ref().is_none_or(|f| candidate < *f) {
+            self.first = Some(candidate.clone());
+        }
+        if self.last.as_ref().is_none_or(|l| candidate > *l) {
+            self.last = Some(candidate);
+        }
+    }
+
+    fn apply(&self, tx: &Connection) -> rusqlite::Result<()> {
+        if self.messages == 0 {
+            return Ok(());
+        }
+        let mut new_senders = 0_i64;
+        {
+            let mut add_sender = tx.prepare_cached(
+                "INSERT INTO hookline_senders (from_msisdn, messages) VALUES (?1, ?2)
+                 ON CONFLICT (from_msisdn) DO NOTHING",
+            )?;
+            let mut bump_sender = tx.prepare_cached(
+                "UPDATE hookline_senders SET messages = messages + ?2 WHERE from_msisdn = ?1",
+            )?;
+            for (from, n) in &self.senders {
+                if add_sender.execute(params![from, n])? == 1 {
+                    new_senders += 1;
+                } else {
+                    bump_sender.execute(params![from, n])?;
+                }
+            }
+        }
+        {
+            let mut day = tx.prepare_cached(
+                "INSERT INTO hookline_days (day, messages) VALUES (?1, ?2)
+                 ON CONFLICT (day) DO UPDATE SET messages = messages + excluded.messages",
+            )?;
+            for (d, n) in &self.days {
+                day.execute(params![d, n])?;
+            }
+            let mut hour = tx.prepare_cached(
+                "INSERT INTO hookline_hours (hour, messages) VALUES (?1, ?2)
+                 ON CONFLICT (hour) DO UPDATE SET messages = messages + excluded.messages",
+            )?;
+            for (h, n) in &self.hours {
+                hour.execute(params![h, n])?;
+            }
+        }
+        tx.prepare_cached(
+            "UPDATE hookline_totals SET messages = messages + ?1, senders = senders + ?2
+             WHERE id = 1",
+        )?
+        .execute(params![self.messages, new_senders])?;
+        if let Some((key, ts)) = &self.first {
+            tx.prepare_cached(
+                "UPDATE hookline_totals SET first_key = ?1, first_ts = ?2
+                 WHERE id = 1 AND (first_key IS NULL OR first_key > ?1
+                                   OR (first_key = ?1 AND first_ts > ?2))",
+            )?
+            .execute(params![key, ts])?;
+        }
+        if let Some((key, ts)) = &self.last {
+            tx.prepare_cached(
+                "UPDATE hookline_totals SET last_key = ?1, last_ts = ?2
+                 WHERE id = 1 AND (last_key IS NULL OR last_key < ?1
+                                   OR (last_key = ?1 AND last_ts < ?2))",
+            )?
+            .execute(params![key, ts])?;
+        }
+        Ok(())
+    }
+}

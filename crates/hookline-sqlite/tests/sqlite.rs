@@ -1,0 +1,558 @@
+//! Black-box tests of the SQLite store: basic behaviour, migration of an original
+//! database, reopening, failure mapping, and a crash test that kills a writing process.
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use hookline_domain::{Message, MessageId, Msisdn, Text, Timestamp};
+use hookline_query::{Cursor, Filter, ListQuery, PageStart};
+use hookline_sqlite::{SCHEMA_VERSION, SqliteConfig, SqliteStore};
+use hookline_store::{Inserted, MessageStore, StoreError};
+use rusqlite::Connection;
+
+fn message(id: &str, from: &str, ts: &str, text: Option<&str>) -> Message {
+    Message::new(
+        MessageId::parse(id).unwrap(),
+        Msisdn::parse(from).unwrap(),
+        Msisdn::parse("+14155550100").unwrap(),
+        Timestamp::parse(ts).unwrap(),
+        text.map(|t| Text::parse(t).unwrap()),
+    )
+}
+
+fn query(filter: Filter, limit: u32, start: PageStart) -> ListQuery {
+    ListQuery::new(filter, limit, start).unwrap()
+}
+
+fn all(store: &SqliteStore, filter: Filter) -> (Vec<String>, u64) {
+    let page = store
+        .list(&query(filter, 100, PageStart::Offset(0)))
+        .unwrap();
+    (
+        page.data
+            .iter()
+            .map(|m| m.message_id().to_string())
+            .collect(),
+        page.total,
+    )
+}
+
+fn open_file(path: &Path) -> SqliteStore {
+    SqliteStore::open(SqliteConfig::file(path)).unwrap()
+}
+
+#[test]
+fn inserts_lists_and_counts_in_instant_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_file(&dir.path().join("nested/dirs/app.db"));
+    store.check_ready().unwrap();
+    let rows = [
+        message("b", "+1", "2025-01-15T10:00:00.5Z", Some("Élan vital")),
+        message("a", "+1", "2025-01-15T10:00:00Z", Some("hello 100%")),
+        message("c", "+2", "2025-01-15T09:00:00Z", None),
+        message("d", "+2", "2025-01-16T09:00:00Z", Some("x_y")),
+    ];
+    for m in rows.iter().cloned() {
+        assert_eq!(store.insert(m).unwrap(), Inserted::Created);
+    }
+    assert_eq!(store.insert(rows[0].clone()).unwrap(), Inserted::Duplicate);
+
+    assert_eq!(
+        all(&store, Filter::default()),
+        (vec!["c".into(), "a".into(), "b".into(), "d".into()], 4)
+    );
+    let from = Filter {
+        from: Some("+1".into()),
+        ..Filter::default()
+    };
+    assert_eq!(all(&store, from), (vec!["a".into(), "b".into()], 2));
+    let since = Filter {
+        since: Some(
+            hookline_domain::Instant::parse_rfc3339("2025-01-15T15:30:00.1+05:30").unwrap(),
+        ),
+        ..Filter::default()
+    };
+    assert_eq!(all(&store, since), (vec!["b".into(), "d".into()], 2));
+    let q = Filter {
+        q: Some("élan".into()),
+        ..Filter::default()
+    };
+    assert_eq!(all(&store, q), (vec!["b".into()], 1));
+    let percent = Filter {
+        q: Some("%".into()),
+        ..Filter::default()
+    };
+    assert_eq!(all(&store, percent), (vec!["a".into()], 1));
+
+    let stats = store.stats().unwrap();
+    assert_eq!(stats.total_messages, 4);
+    assert_eq!(stats.senders_count, 2);
+    assert_eq!(
+        stats.first_message_ts.as_deref(),
+        Some("2025-01-15T09:00:00Z")
+    );
+    assert_eq!(
+        stats.last_message_ts.as_deref(),
+        Some("2025-01-16T09:00:00Z")
+    );
+
+    // Offsets and cursors walk the same order.
+    let first = store
+        .list(&query(Filter::default(), 2, PageStart::Offset(0)))
+        .unwrap();
+    assert_eq!(first.data.len(), 2);
+    let cursor = Cursor::decode(first.next_cursor.as_deref().unwrap()).unwrap();
+    let second = store
+        .list(&query(Filter::default(), 2, PageStart::After(cursor)))
+        .unwrap();
+    let by_offset = store
+        .list(&query(Filter::default(), 2, PageStart::Offset(2)))
+        .unwrap();
+    assert_eq!(second.data, by_offset.data);
+    assert_eq!(second.next_cursor, None);
+    let past = store
+        .list(&query(Filter::default(), 2, PageStart::Offset(9)))
+        .unwrap();
+    assert!(past.data.is_empty());
+    assert_eq!(past.total, 4);
+}
+
+#[test]
+fn deep_offsets_skip_by_day_and_hour_buckets() {
+    let store = SqliteStore::open(SqliteConfig::default()).unwrap();
+    let mut expected = Vec::new();
+    let mut batch = Vec::new();
+    for day in 1..=3 {
+        for hour in [0, 5, 23] {
+            for minute in 0..7 {
+                let id = format!("m{day}{hour:02}{minute:02}");
+                let ts = format!("2025-03-{day:02}T{hour:02}:{minute:02}:00Z");
+                batch.push(message(&id, "+1", &ts, None));
+                expected.push(id);
+            }
+        }
+    }
+    store.insert_many(batch).unwrap();
+    let since_key = hookline_domain::Instant::parse_rfc3339("2025-03-01T05:03:00Z").unwrap();
+    for since in [None, Some(since_key)] {
+        let filter = Filter {
+            since,
+            ..Filter::default()
+        };
+        let skip = if since.is_some() { 7 + 3 } else { 0 };
+        for offset in 0..70 {
+            let page = store
+                .list(&query(filter.clone(), 3, PageStart::Offset(offset)))
+                .unwrap();
+            let ids: Vec<String> = page
+                .data
+                .iter()
+                .map(|m| m.message_id().to_string())
+                .collect();
+            let want: Vec<String> = expected
+                .iter()
+                .skip(skip + offset as usize)
+                .take(3)
+                .cloned()
+                .collect();
+            assert_eq!(ids, want, "offset {offset} since {since:?}");
+            assert_eq!(page.total as usize, expected.len() - skip);
+        }
+    }
+}
+
+/// The schema of the original FastAPI service, and rows it wrote.
+fn write_original_database(path: &Path) {
+    let conn = Connection::open(path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE messages (message_id TEXT PRIMARY KEY, from_msisdn TEXT NOT NULL,
+             to_msisdn TEXT NOT NULL, ts TEXT NOT NULL, text TEXT, created_at TEXT NOT NULL);
+         INSERT INTO messages VALUES
+             ('m1', '+919876543210', '+14155550100', '2025-01-15T10:00:00Z', 'Hello', '2025-01-15T10:00:01Z'),
+             ('m2', '+919876543210', '+14155550100', '2025-01-15T09:00:00.25Z', 'ÉLAN', '2025-01-15T10:00:02Z'),
+             ('m3', '+14155550111', '+14155550100', '2025-01-14T08:00:00Z', NULL, '2025-01-15T10:00:03Z');",
+    )
+    .unwrap();
+}
+
+#[test]
+fn an_original_database_is_migrated_in_place_keeping_every_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.db");
+    write_original_database(&path);
+
+    let store = open_file(&path);
+    store.check_ready().unwrap();
+    assert_eq!(
+        all(&store, Filter::default()),
+        (vec!["m3".into(), "m2".into(), "m1".into()], 3)
+    );
+    let q = Filter {
+        q: Some("élan".into()),
+        ..Filter::default()
+    };
+    assert_eq!(all(&store, q), (vec!["m2".into()], 1));
+    let stats = store.stats().unwrap();
+    assert_eq!(stats.total_messages, 3);
+    assert_eq!(stats.senders_count, 2);
+    assert_eq!(stats.messages_per_sender[0].from, "+919876543210");
+    assert_eq!(stats.messages_per_sender[0].count, 2);
+    assert_eq!(
+        stats.first_message_ts.as_deref(),
+        Some("2025-01-14T08:00:00Z")
+    );
+    assert_eq!(
+        stats.last_message_ts.as_deref(),
+        Some("2025-01-15T10:00:00Z")
+    );
+    // New rows join the migrated ones.
+    assert_eq!(
+        store
+            .insert(message("m1", "+1", "2026-01-01T00:00:00Z", None))
+            .unwrap(),
+        Inserted::Duplicate
+    );
+    assert_eq!(
+        store
+            .insert(message("m4", "+1", "2026-01-01T00:00:00Z", None))
+            .unwrap(),
+        Inserted::Created
+    );
+    drop(store);
+
+    let conn = Connection::open(&path).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    let created: String = conn
+        .query_row(
+            "SELECT created_at FROM messages WHERE message_id = 'm1'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(created, "2025-01-15T10:00:01Z");
+}
+
+#[test]
+fn reopening_is_idempotent_and_keeps_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.db");
+    {
+        let store = open_file(&path);
+        store
+            .insert(message("m1", "+1", "2025-01-15T10:00:00Z", Some("hi")))
+            .unwrap();
+    }
+    for _ in 0..2 {
+        let store = open_file(&path);
+        assert_eq!(all(&store, Filter::default()), (vec!["m1".into()], 1));
+        assert_eq!(store.stats().unwrap().total_messages, 1);
+    }
+    let conn = Connection::open(&path).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.db");
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch("PRAGMA user_version = 99")
+        .unwrap();
+    let err = SqliteStore::open(SqliteConfig::file(&path)).unwrap_err();
+    assert!(err.to_string().contains("99"), "{err}");
+}
+
+#[test]
+fn a_path_that_cannot_be_created_fails_to_open_with_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plain-file");
+    std::fs::write(&file, "not a database\n".repeat(200)).unwrap();
+    let err = SqliteStore::open(SqliteConfig::file(file.join("sub/app.db"))).unwrap_err();
+    assert!(err.to_string().contains("plain-file"), "{err}");
+    let err = SqliteStore::open(SqliteConfig::file(&file)).unwrap_err();
+    assert!(err.to_string().contains("plain-file"), "{err}");
+}
+
+#[test]
+fn a_database_locked_past_the_timeout_is_unavailable() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.db");
+    let store = SqliteStore::open(SqliteConfig {
+        busy_timeout: Duration::from_millis(100),
+        ..SqliteConfig::file(&path)
+    })
+    .unwrap();
+    let other = Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let err = store
+        .insert(message("m1", "+1", "2025-01-15T10:00:00Z", None))
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    other.execute_batch("ROLLBACK").unwrap();
+    // The writer recovers by itself once the lock is gone.
+    assert_eq!(
+        store
+            .insert(message("m1", "+1", "2025-01-15T10:00:00Z", None))
+            .unwrap(),
+        Inserted::Created
+    );
+}
+
+#[test]
+fn calls_after_shutdown_are_unavailable() {
+    let store = SqliteStore::open(SqliteConfig::default()).unwrap();
+    store
+        .insert(message("m1", "+1", "2025-01-15T10:00:00Z", None))
+        .unwrap();
+    store.shutdown();
+    store.shutdown();
+    let insert = store.insert(message("m2", "+1", "2025-01-15T10:00:00Z", None));
+    assert!(
+        matches!(insert, Err(StoreError::Unavailable(_))),
+        "{insert:?}"
+    );
+    assert!(matches!(store.stats(), Err(StoreError::Unavailable(_))));
+    assert!(matches!(
+        store.check_ready(),
+        Err(StoreError::Unavailable(_))
+    ));
+    let list = store.list(&query(Filter::default(), 10, PageStart::Offset(0)));
+    assert!(matches!(list, Err(StoreError::Unavailable(_))));
+}
+
+#[test]
+fn shutdown_commits_everything_already_queued() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.db");
+    let store = Arc::new(open_file(&path));
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let store = Arc::clone(&store);
+            std::thread::spawn(move || {
+                let mut acked = Vec::new();
+                for i in 0..200 {
+                    let id = format!("t{t}-{i}");
+                    if store
+                        .insert(message(&id, "+1", "2025-01-15T10:00:00Z", None))
+                        .is_ok()
+                    {
+                        acked.push(id);
+                    }
+                }
+                acked
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(20));
+    store.shutdown();
+    let acked: Vec<String> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    drop(store);
+    let conn = Connection::open(&path).unwrap();
+    for id in &acked {
+        let n: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM messages WHERE message_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 1, "{id}");
+    }
+}
+
+const CRASH_DB: &str = "HOOKLINE_CRASH_DB";
+
+/// The child half of the crash test: does nothing unless the parent set `HOOKLINE_CRASH_DB`;
+/// then inserts from many threads forever, printing each id once its insert returned `Ok`.
+#[test]
+fn crash_child_inserts_until_killed() {
+    let Some(path) = std::env::var_os(CRASH_DB) else {
+        return;
+    };
+    let store = Arc::new(open_file(Path::new(&path)));
+    let threads: Vec<_> = (0..32)
+        .map(|t| {
+            let store = Arc::clone(&store);
+            std::thread::spawn(move || {
+                for i in 0.. {
+                    let id = format!("p{}-t{t}-{i}", std::process::id());
+                    let from = format!("+1{}", t % 7);
+                    let m = message(&id, &from, "2025-01-15T10:00:00Z", Some("crash test"));
+                    if store.insert(m).is_ok() {
+                        let mut out = std::io::stdout().lock();
+                        let _ = writeln!(out, "ACK {id}");
+                        let _ = out.flush();
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        let _ = t.join();
+    }
+}
+
+/// A pseudo-random number from the clock, enough to vary the kill moment.
+fn jitter(bound: u64) -> u64 {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    u64::from(nanos) % bound
+}
+
+#[test]
+fn acknowledged_inserts_survive_sigkill() {
+    const ROUNDS: usize = 5;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crash.db");
+    let mut checked = 0;
+    for round in 0..ROUNDS {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "crash_child_inserts_until_killed",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CRASH_DB, &path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+                .filter_map(|l| l.strip_prefix("ACK ").map(str::to_owned))
+                .collect::<Vec<String>>()
+        });
+        std::thread::sleep(Duration::from_millis(300 + jitter(900)));
+        child.kill().unwrap(); // SIGKILL on Unix
+        child.wait().unwrap();
+        let acked = reader.join().unwrap();
+        assert!(
+            !acked.is_empty(),
+            "round {round}: the child acknowledged nothing"
+        );
+
+        let conn = Connection::open(&path).unwrap();
+        let integrity: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(integrity, "ok", "round {round}");
+        let mut stmt = conn.prepare("SELECT message_id FROM messages").unwrap();
+        let stored: HashSet<String> = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let missing: Vec<&String> = acked.iter().filter(|id| !stored.contains(*id)).collect();
+        assert!(
+            missing.is_empty(),
+            "round {round}: {} acknowledged ids lost, e.g. {:?}",
+            missing.len(),
+            missing.first()
+        );
+        drop(stmt);
+        drop(conn);
+
+        // The kept statistics agree with the rows after recovery.
+        let store = open_file(&path);
+        assert_eq!(store.stats().unwrap().total_messages, stored.len() as u64);
+        drop(store);
+        println!(
+            "crash round {round}: {} acknowledged ids checked, {} rows stored",
+            acked.len(),
+            stored.len()
+        );
+        checked += acked.len();
+    }
+    println!("crash test: {ROUNDS} rounds, {checked} acknowledged ids checked, none lost");
+}
+
+#[test]
+fn every_query_strategy_agrees_with_the_reference() {
+    // Rare and common needles, since and cursors, so both the trigram path and the
+    // index walk are taken, and both bucket-skipping and plain offsets.
+    let store = SqliteStore::open(SqliteConfig::default()).unwrap();
+    let mut messages = Vec::new();
+    for i in 0..600_u32 {
+        let text = match i % 10 {
+            0 => None,
+            1 if i % 70 == 1 => Some(format!("rare KUMQUAT {i} \"quoted\" 100%_")),
+            _ => Some(format!("common Élan word {i}")),
+        };
+        let ts = format!(
+            "2025-0{}-{:02}T{:02}:{:02}:00.{}Z",
+            1 + i % 3,
+            1 + i % 28,
+            i % 24,
+            i % 60,
+            i % 7
+        );
+        messages.push(message(
+            &format!("id{:04}", (i * 7919) % 600),
+            &format!("+{}", i % 5),
+            &ts,
+            text.as_deref(),
+        ));
+    }
+    store.insert_many(messages.clone()).unwrap();
+    let since = hookline_domain::Instant::parse_rfc3339("2025-02-10T05:00:00Z").unwrap();
+    let mut filters = Vec::new();
+    for q in [
+        None,
+        Some("kumquat"),
+        Some("élan"),
+        Some("\"quoted\""),
+        Some("0%_"),
+        Some("%"),
+        Some("zz"),
+    ] {
+        for since in [None, Some(since)] {
+            for from in [None, Some("+1")] {
+                filters.push(Filter {
+                    from: from.map(str::to_owned),
+                    since,
+                    q: q.map(str::to_owned),
+                });
+            }
+        }
+    }
+    for filter in filters {
+        for (limit, offset) in [(1, 0), (7, 3), (50, 40), (100, 0), (10, 599)] {
+            let q = query(filter.clone(), limit, PageStart::Offset(offset));
+            let want = hookline_query::reference::list(&messages, &q);
+            let got = store.list(&q).unwrap();
+            assert_eq!(got, want, "{filter:?} limit {limit} offset {offset}");
+            if let Some(next) = &got.next_cursor {
+                let q = query(
+                    filter.clone(),
+                    limit,
+                    PageStart::After(Cursor::decode(next).unwrap()),
+                );
+                assert_eq!(
+                    store.list(&q).unwrap(),
+                    hookline_query::reference::list(&messages, &q),
+                    "{filter:?} after {next}"
+                );
+            }
+        }
+    }
+}
