@@ -17,5 +17,7 @@ mod message;
 mod time_value;
 
 pub use error::{DomainError, FieldError};
-pub use message::{MAX_MESSAGE_ID_CHARS, MAX_TEXT_CHARS, Message, MessageId, Msisdn, Text, parse_message};
+pub use message::{
+    MAX_MESSAGE_ID_CHARS, MAX_TEXT_CHARS, Message, MessageId, Msisdn, Text, parse_message,
+};
 pub use time_value::{Instant, Timestamp};

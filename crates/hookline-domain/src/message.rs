@@ -164,7 +164,10 @@ impl Message {
 ///   `text`, each at `["body", field]`. Unknown fields are ignored.
 pub fn parse_message(body: &[u8]) -> Result<Message, Vec<FieldError>> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(vec![FieldError::from_domain(&["body"], &DomainError::Missing)]);
+        return Err(vec![FieldError::from_domain(
+            &["body"],
+            &DomainError::Missing,
+        )]);
     }
     let value: Value = serde_json::from_slice(body).map_err(|e| {
         vec![FieldError::new(
@@ -183,7 +186,14 @@ pub fn parse_message(body: &[u8]) -> Result<Message, Vec<FieldError>> {
 
     let mut errors = Vec::new();
     let e = &mut errors;
-    let id = field(&object, e, "message_id", Presence::Required, MessageId::parse).flatten();
+    let id = field(
+        &object,
+        e,
+        "message_id",
+        Presence::Required,
+        MessageId::parse,
+    )
+    .flatten();
     let from = field(&object, e, "from", Presence::Required, Msisdn::parse).flatten();
     let to = field(&object, e, "to", Presence::Required, Msisdn::parse).flatten();
     let ts = field(&object, e, "ts", Presence::Required, Timestamp::parse).flatten();

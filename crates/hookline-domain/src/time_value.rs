@@ -51,7 +51,12 @@ impl Instant {
         const ABOVE_ALL: &str = "9999-99-99T99:99:99.999999999Z";
         let Some(t) = self.0.checked_to_offset(UtcOffset::UTC) else {
             // Only a year beyond ±9999 in UTC cannot be represented.
-            return if self.0.year() < 0 { BELOW_ALL } else { ABOVE_ALL }.to_owned();
+            return if self.0.year() < 0 {
+                BELOW_ALL
+            } else {
+                ABOVE_ALL
+            }
+            .to_owned();
         };
         let year = t.year();
         if year < 0 {
@@ -202,7 +207,11 @@ mod tests {
             "２０２５-01-15T10:00:00Z",
             "2025-01-15T10:00:00ZZ",
         ] {
-            assert_eq!(Timestamp::parse(bad), Err(DomainError::NotUtcTimestamp), "{bad}");
+            assert_eq!(
+                Timestamp::parse(bad),
+                Err(DomainError::NotUtcTimestamp),
+                "{bad}"
+            );
         }
     }
 

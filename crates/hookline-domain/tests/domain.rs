@@ -54,7 +54,9 @@ fn unknown_fields_are_ignored() {
 
 #[test]
 fn every_field_error_is_reported_at_once_in_field_order() {
-    let got = errors_of(json!({"message_id":"","from":"919876543210","to":5,"ts":"2025-02-29T00:00:00Z","text":["x"]}));
+    let got = errors_of(
+        json!({"message_id":"","from":"919876543210","to":5,"ts":"2025-02-29T00:00:00Z","text":["x"]}),
+    );
     assert_eq!(
         got,
         vec![
@@ -70,7 +72,10 @@ fn every_field_error_is_reported_at_once_in_field_order() {
 #[test]
 fn missing_fields_are_each_reported() {
     let got = errors_of(json!({"text":"hi"}));
-    let fields: Vec<_> = got.iter().map(|(l, k)| (l[1].as_str(), k.as_str())).collect();
+    let fields: Vec<_> = got
+        .iter()
+        .map(|(l, k)| (l[1].as_str(), k.as_str()))
+        .collect();
     assert_eq!(
         fields,
         vec![
@@ -130,10 +135,7 @@ fn message_id_length_boundary() {
         MessageId::parse(&"é".repeat(1025)),
         Err(DomainError::TooLong { max: 1024 })
     );
-    assert_eq!(
-        MessageId::parse(""),
-        Err(DomainError::TooShort { min: 1 })
-    );
+    assert_eq!(MessageId::parse(""), Err(DomainError::TooShort { min: 1 }));
 }
 
 #[test]
@@ -148,7 +150,7 @@ fn msisdn_boundaries() {
         ("++1", false),
         ("+1 415", false),
         ("+1-415", false),
-        ("+٣٣٣", false),   // Arabic-Indic digits
+        ("+٣٣٣", false),    // Arabic-Indic digits
         ("+３３３", false), // full-width digits
         ("+1\0", false),
         ("", false),
