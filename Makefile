@@ -63,8 +63,16 @@ logs: ## Follow the API's logs
 bench: ## Benchmarks
 	$(CARGO) bench -p hookline-sqlite
 
-fuzz: ## Fuzzing (arrives with issue 8)
-	@echo "fuzzing arrives with issue 8: see fuzz/ once it lands"
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := webhook_body query_params cursor_decode signature_verify
+
+fuzz: ## Run each cargo-fuzz target for FUZZ_SECONDS (default 60) from its seeds (nightly)
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+	  mkdir -p corpus/$$t && \
+	  $(CARGO) +nightly fuzz run $$t corpus/$$t seeds/$$t -- \
+	    -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -print_final_stats=1 || exit 1; \
+	done
 
 tools: ## Install the tools the deploy checks need (promtool, prometheus, validators)
 	bash .ci/run --install-only
