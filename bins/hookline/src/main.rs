@@ -1,2 +1,5 @@
-//! hookline server
-fn main() {}
+//! The `hookline` executable; everything lives in the library so tests can reach it.
+
+fn main() -> std::process::ExitCode {
+    hookline::main()
+}

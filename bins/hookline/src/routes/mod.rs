@@ -1,0 +1,86 @@
+//! The routes, the state they share, and the answers for unknown paths and wrong methods.
+//!
+//! Each route is a `web::resource` whose default service answers 405 with FastAPI's body
+//! and an `Allow` header; the app's default service answers 404 `{"detail":"Not Found"}`.
+
+pub mod health;
+pub mod messages;
+pub mod metrics;
+pub mod stats;
+pub mod webhook;
+
+use std::sync::Arc;
+
+use actix_web::http::header::{CONTENT_TYPE, LOCATION};
+use actix_web::web::{self, Bytes};
+use actix_web::{HttpResponse, Route};
+use hookline_signature::Verifier;
+use hookline_store::MessageStore;
+use metrics_exporter_prometheus::PrometheusHandle;
+use slog::Logger;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::errors::ApiError;
+
+/// What every handler shares: built once at start-up, read-only afterwards.
+pub struct AppState {
+    /// The message store (blocking; call it through [`crate::errors::run_store_call`]).
+    pub store: Arc<dyn MessageStore>,
+    /// The signature verifier; `None` when `WEBHOOK_SECRET` is not set.
+    pub verifier: Option<Verifier>,
+    /// Renders the Prometheus text for `/metrics`.
+    pub metrics: PrometheusHandle,
+    /// The root logger.
+    pub log: Logger,
+    /// The OpenAPI document, serialized once.
+    pub openapi_json: Bytes,
+}
+
+/// Registers every route of the contract.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/webhook")
+            .route(web::post().to(webhook::receive))
+            .default_service(only("POST")),
+    )
+    .service(get("/messages", web::get().to(messages::list)))
+    .service(get("/stats", web::get().to(stats::stats)))
+    .service(get("/health/live", web::get().to(health::live)))
+    .service(get("/health/ready", web::get().to(health::ready)))
+    .service(get("/metrics", web::get().to(metrics::metrics)))
+    .service(get("/openapi.json", web::get().to(openapi_json)))
+    .service(get("/docs", web::get().to(docs_redirect)))
+    .service(
+        SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::from("/openapi.json")),
+    );
+}
+
+fn get(path: &str, route: Route) -> actix_web::Resource {
+    web::resource(path)
+        .route(route)
+        .default_service(only("GET"))
+}
+
+/// A service answering 405 for a resource that accepts only `allow`.
+fn only(allow: &'static str) -> Route {
+    web::to(move || async move { Err::<HttpResponse, _>(ApiError::MethodNotAllowed { allow }) })
+}
+
+/// The app's default service: 404 `{"detail":"Not Found"}`.
+pub async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound)
+}
+
+/// The OpenAPI 3 document of every route.
+async fn openapi_json(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "application/json"))
+        .body(state.openapi_json.clone())
+}
+
+/// `/docs` → `/docs/`, where Swagger UI's relative asset paths resolve.
+async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((LOCATION, "/docs/"))
+        .finish()
+}

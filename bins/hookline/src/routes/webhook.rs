@@ -1,0 +1,329 @@
+//! `POST /webhook`: the checks in the SPEC's order — 413, 401, 415, 422 — then the store.
+
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::time::Duration;
+
+use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use actix_web::web::{self, Bytes, BytesMut};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse};
+use futures_core::Stream;
+use hookline_domain::parse_message;
+use hookline_signature::SignatureHeaders;
+use hookline_store::Inserted;
+
+use crate::bodies::{Detail, ValidationErrors, WebhookAccepted};
+use crate::errors::{ApiError, run_store_call};
+use crate::routes::AppState;
+
+/// The largest body accepted: 64 KiB.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// How long a client may take to send the body once its headers are in.
+pub const BODY_READ_DEADLINE: Duration = Duration::from_secs(5);
+
+/// What became of one webhook request: the `result` of its log line and metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookResult {
+    /// Stored now.
+    Created,
+    /// Already stored; nothing changed.
+    Duplicate,
+    /// 401.
+    InvalidSignature,
+    /// 422.
+    ValidationError,
+    /// 413.
+    BodyTooLarge,
+    /// 415.
+    UnsupportedMediaType,
+    /// 503: the store failed.
+    StorageUnavailable,
+    /// 503: no `WEBHOOK_SECRET`.
+    SecretNotConfigured,
+    /// 408: the body was too slow.
+    BodyTimeout,
+    /// 400: the body could not be read.
+    BodyUnreadable,
+    /// 405: not a POST.
+    MethodNotAllowed,
+    /// 404 (not reachable through the `/webhook` route; here for completeness).
+    NotFound,
+}
+
+impl WebhookResult {
+    /// The results counted by `webhook_requests_total` (the SPEC's four), all registered at
+    /// zero on start-up. The others appear in logs and under `http_requests_total` by status.
+    pub const COUNTED: [Self; 4] = [
+        Self::Created,
+        Self::Duplicate,
+        Self::InvalidSignature,
+        Self::ValidationError,
+    ];
+
+    /// The name used in logs and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Duplicate => "duplicate",
+            Self::InvalidSignature => "invalid_signature",
+            Self::ValidationError => "validation_error",
+            Self::BodyTooLarge => "body_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::StorageUnavailable => "storage_unavailable",
+            Self::SecretNotConfigured => "secret_not_configured",
+            Self::BodyTimeout => "body_timeout",
+            Self::BodyUnreadable => "body_unreadable",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::NotFound => "not_found",
+        }
+    }
+
+    /// Whether `webhook_requests_total` counts this result.
+    pub fn is_counted(self) -> bool {
+        Self::COUNTED.contains(&self)
+    }
+
+    /// The result of a request answered with `error`.
+    pub fn from_error(error: &ApiError) -> Self {
+        match error {
+            ApiError::BodyTooLarge => Self::BodyTooLarge,
+            ApiError::InvalidSignature(_) => Self::InvalidSignature,
+            ApiError::UnsupportedMediaType => Self::UnsupportedMediaType,
+            ApiError::Validation(_) => Self::ValidationError,
+            ApiError::NotFound => Self::NotFound,
+            ApiError::SecretNotConfigured => Self::SecretNotConfigured,
+            ApiError::Storage(_) => Self::StorageUnavailable,
+            ApiError::BodyTimeout => Self::BodyTimeout,
+            ApiError::BodyUnreadable => Self::BodyUnreadable,
+            ApiError::MethodNotAllowed { .. } => Self::MethodNotAllowed,
+        }
+    }
+}
+
+impl From<Inserted> for WebhookResult {
+    fn from(inserted: Inserted) -> Self {
+        match inserted {
+            Inserted::Created => Self::Created,
+            Inserted::Duplicate => Self::Duplicate,
+        }
+    }
+}
+
+/// Left in the request's extensions for the middleware's log line and metrics.
+#[derive(Debug, Clone)]
+pub struct WebhookOutcome {
+    /// What happened.
+    pub result: WebhookResult,
+    /// The `message_id`, once the body parsed.
+    pub message_id: Option<String>,
+}
+
+/// Receive one signed message.
+///
+/// Checks, in order: body over 64 KiB → 413; signature (`X-Signature` or
+/// `X-Hub-Signature-256`, HMAC-SHA256 of the raw body) missing or wrong → 401; a
+/// `Content-Type` present and not JSON → 415; body invalid → 422. A valid message is stored
+/// unless its `message_id` already is; either way the answer is 200 once the row is durable.
+#[utoipa::path(
+    post,
+    path = "/webhook",
+    tag = "webhook",
+    params(
+        ("X-Signature" = Option<String>, Header,
+            description = "hex(HMAC_SHA256(key = WEBHOOK_SECRET, message = raw body)), either case",
+            example = "3b0e2e3c6f1d4b1f9a7b6c4d5e8f90123456789abcdef0123456789abcdef012"),
+        ("X-Hub-Signature-256" = Option<String>, Header,
+            description = "Alternative to X-Signature: `sha256=` followed by the same hex digest"),
+    ),
+    request_body(
+        content = inline(WebhookPayload),
+        content_type = "application/json",
+        description = "At most 64 KiB. Unknown fields are ignored."
+    ),
+    responses(
+        (status = 200, description = "Stored, or already stored (idempotent)", body = WebhookAccepted),
+        (status = 401, description = "Signature missing or wrong", body = Detail,
+            example = json!({"detail": "invalid signature"})),
+        (status = 408, description = "The body did not arrive within 5 s", body = Detail,
+            example = json!({"detail": "request timeout"})),
+        (status = 413, description = "Body larger than 64 KiB", body = Detail,
+            example = json!({"detail": "request body too large"})),
+        (status = 415, description = "Content-Type present and not JSON", body = Detail,
+            example = json!({"detail": "unsupported media type"})),
+        (status = 422, description = "Body not JSON, not an object, or fields invalid",
+            body = ValidationErrors),
+        (status = 503, description = "Secret not configured, or storage unavailable", body = Detail,
+            example = json!({"detail": "storage unavailable"})),
+    )
+)]
+pub async fn receive(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let mut message_id = None;
+    let outcome = accept(&req, payload, &state, &mut message_id).await;
+    let result = match &outcome {
+        Ok(inserted) => WebhookResult::from(*inserted),
+        Err(error) => WebhookResult::from_error(error),
+    };
+    req.extensions_mut()
+        .insert(WebhookOutcome { result, message_id });
+    outcome.map(|_| HttpResponse::Ok().json(WebhookAccepted::OK))
+}
+
+/// The documented shape of a webhook body (parsing itself is `hookline_domain`'s).
+#[derive(utoipa::ToSchema)]
+#[schema(example = json!({"message_id": "m1", "from": "+919876543210", "to": "+14155550100",
+    "ts": "2025-01-15T10:00:00Z", "text": "Hello"}))]
+#[allow(dead_code)]
+pub struct WebhookPayload {
+    /// Unique key of the message: 1 to 1024 characters.
+    #[schema(min_length = 1, max_length = 1024)]
+    message_id: String,
+    /// Sender, E.164: `+` then 1 to 15 ASCII digits.
+    #[schema(pattern = r"^\+[0-9]{1,15}$")]
+    from: String,
+    /// Recipient, E.164.
+    #[schema(pattern = r"^\+[0-9]{1,15}$")]
+    to: String,
+    /// RFC 3339 instant in UTC ending in `Z`; stored and returned exactly as sent.
+    #[schema(example = "2025-01-15T10:00:00Z")]
+    ts: String,
+    /// Optional, at most 4096 characters.
+    #[schema(max_length = 4096)]
+    text: Option<String>,
+}
+
+async fn accept(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    message_id: &mut Option<String>,
+) -> Result<Inserted, ApiError> {
+    let verifier = state
+        .verifier
+        .as_ref()
+        .ok_or(ApiError::SecretNotConfigured)?;
+    let body = read_body(req, payload).await?;
+    let headers = SignatureHeaders {
+        x_signature: req.headers().get("x-signature").map(|v| v.as_bytes()),
+        x_hub_signature_256: req
+            .headers()
+            .get("x-hub-signature-256")
+            .map(|v| v.as_bytes()),
+    };
+    verifier
+        .verify(headers, &body)
+        .map_err(ApiError::InvalidSignature)?;
+    if !req
+        .headers()
+        .get_all(CONTENT_TYPE)
+        .all(|value| is_json_media_type(value.as_bytes()))
+    {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let message = parse_message(&body).map_err(ApiError::Validation)?;
+    *message_id = Some(message.message_id().as_str().to_owned());
+    let store = state.store.clone();
+    run_store_call("insert", move || store.insert(message)).await
+}
+
+/// Reads the whole body, refusing more than [`MAX_BODY_BYTES`] (by `Content-Length` before
+/// reading anything, or while reading a chunked body) and giving up after
+/// [`BODY_READ_DEADLINE`].
+async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<Bytes, ApiError> {
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
+        return Err(ApiError::BodyTooLarge);
+    }
+    let capacity = declared.map_or(1024, |len| len as usize);
+    let read = async move {
+        let mut body = BytesMut::with_capacity(capacity);
+        while let Some(chunk) = poll_fn(|cx| Pin::new(&mut payload).poll_next(cx)).await {
+            let chunk = chunk.map_err(|_| ApiError::BodyUnreadable)?;
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(ApiError::BodyTooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body.freeze())
+    };
+    actix_web::rt::time::timeout(BODY_READ_DEADLINE, read)
+        .await
+        .map_err(|_| ApiError::BodyTimeout)?
+}
+
+/// `application/json` (any parameters) or `application/<anything>+json`, case-insensitive.
+pub fn is_json_media_type(value: &[u8]) -> bool {
+    let Ok(value) = std::str::from_utf8(value) else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let Some(subtype) = essence.strip_prefix("application/") else {
+        return false;
+    };
+    let valid_token = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+    };
+    subtype == "json" || subtype.strip_suffix("+json").is_some_and(valid_token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_media_types_are_recognised() {
+        for ok in [
+            "application/json",
+            "Application/JSON",
+            "application/json; charset=utf-8",
+            " application/json ;charset=UTF-8",
+            "application/vnd.api+json",
+            "application/merge-patch+json",
+        ] {
+            assert!(is_json_media_type(ok.as_bytes()), "{ok}");
+        }
+        for bad in [
+            "",
+            "text/plain",
+            "application/xml",
+            "application/+json",
+            "application/jsonx",
+            "text/json",
+            "multipart/form-data",
+            "application/x-www-form-urlencoded",
+        ] {
+            assert!(!is_json_media_type(bad.as_bytes()), "{bad}");
+        }
+        assert!(!is_json_media_type(&[0xff, 0xfe]));
+    }
+
+    #[test]
+    fn only_the_four_spec_results_are_counted() {
+        let counted: Vec<_> = WebhookResult::COUNTED.map(WebhookResult::as_str).to_vec();
+        assert_eq!(
+            counted,
+            [
+                "created",
+                "duplicate",
+                "invalid_signature",
+                "validation_error"
+            ]
+        );
+        assert!(!WebhookResult::StorageUnavailable.is_counted());
+    }
+}

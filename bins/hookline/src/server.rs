@@ -1,0 +1,198 @@
+//! Start-up, serving, and graceful shutdown.
+//!
+//! Start-up opens (and migrates) the store, binds, installs the signal handlers and only
+//! then logs `listening` with the bound address — so a supervisor or test that reads that
+//! line can rely on the port and on SIGTERM being handled.
+//!
+//! Shutdown: on SIGTERM or SIGINT the server stops accepting, lets requests in flight finish
+//! (up to 30 s), then the store commits whatever is queued and stops its writer. Actix's own
+//! signal handling is disabled because it treats SIGINT as a *forced* stop.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::http::KeepAlive;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use hookline_sqlite::{Location, SqliteConfig, SqliteError, SqliteStore};
+use metrics_exporter_prometheus::PrometheusHandle;
+use slog::{Logger, info, warn};
+use tokio::signal::unix::{Signal, SignalKind, signal};
+
+use crate::config::{DatabaseLocation, Settings};
+use crate::middleware;
+use crate::openapi;
+use crate::routes::{self, AppState};
+
+/// How long in-flight requests may run after a shutdown signal.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// How long a new connection may take to send its request head (slow-header cut-off).
+pub const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a connection is kept after a response to let the client close it first.
+pub const CLIENT_DISCONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long an idle keep-alive connection stays open.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(5);
+
+/// Why the server could not start or stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The database named by `DATABASE_URL` could not be opened or migrated.
+    #[error("DATABASE_URL: {0}")]
+    Database(#[from] SqliteError),
+    /// `HOST`/`PORT` could not be bound.
+    #[error("HOST/PORT: cannot listen on {addrs}: {source}")]
+    Bind {
+        /// The addresses tried.
+        addrs: String,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// The signal handlers could not be installed.
+    #[error("cannot install signal handlers: {0}")]
+    Signals(std::io::Error),
+    /// The server failed while running.
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+}
+
+impl ServerError {
+    /// The environment variable to blame, if any.
+    pub fn variable(&self) -> Option<&'static str> {
+        match self {
+            Self::Database(_) => Some("DATABASE_URL"),
+            Self::Bind { .. } => Some("PORT"),
+            Self::Signals(_) | Self::Serve(_) => None,
+        }
+    }
+
+    /// Whether start-up failed (exit 2) rather than the running server (exit 1).
+    pub fn is_startup(&self) -> bool {
+        !matches!(self, Self::Serve(_))
+    }
+}
+
+/// Opens the store, serves until a shutdown signal, then makes every write durable.
+///
+/// # Errors
+///
+/// A [`ServerError`] when start-up fails or the server stops abnormally.
+pub fn run(settings: Settings, log: &Logger, metrics: PrometheusHandle) -> Result<(), ServerError> {
+    let location = match &settings.database {
+        DatabaseLocation::File(path) => Location::File(path.clone()),
+        DatabaseLocation::Memory => Location::Memory,
+    };
+    let store = Arc::new(SqliteStore::open(SqliteConfig {
+        location,
+        ..SqliteConfig::default()
+    })?);
+    let summary = Summary {
+        host: settings.host.clone(),
+        database: settings.database.to_string(),
+        log_level: settings.log_level.as_str(),
+        secrets: settings.verifier.as_ref().map_or(0, |v| v.secret_count()),
+    };
+
+    let addrs = settings.bind_addresses();
+    let state = web::Data::new(AppState {
+        store: store.clone(),
+        verifier: settings.verifier,
+        metrics,
+        log: log.clone(),
+        openapi_json: openapi::openapi_json().into(),
+    });
+    let served = actix_web::rt::System::new().block_on(serve(state, addrs, summary, log.clone()));
+
+    if served.is_ok() {
+        info!(log, "flushing the store");
+    }
+    store.shutdown();
+    served
+}
+
+/// What the `listening` line reports about the configuration (never the secret itself).
+struct Summary {
+    host: String,
+    database: String,
+    log_level: &'static str,
+    secrets: usize,
+}
+
+async fn serve(
+    state: web::Data<AppState>,
+    addrs: Vec<SocketAddr>,
+    summary: Summary,
+    log: Logger,
+) -> Result<(), ServerError> {
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap(from_fn(middleware::observe))
+            .configure(routes::configure)
+            .default_service(web::to(routes::not_found))
+    })
+    .disable_signals()
+    .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
+    .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
+    .client_disconnect_timeout(CLIENT_DISCONNECT_TIMEOUT)
+    .keep_alive(KeepAlive::Timeout(KEEP_ALIVE))
+    .bind(&addrs[..])
+    .map_err(|source| ServerError::Bind {
+        addrs: addrs
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        source,
+    })?;
+    let bound: Vec<String> = server.addrs().iter().map(ToString::to_string).collect();
+    let mut signals = ShutdownSignals::install().map_err(ServerError::Signals)?;
+    let server = server.run();
+    let handle = server.handle();
+    // The one start-up line, written once nothing can fail any more: a failed start-up
+    // leaves exactly one (error) line.
+    info!(log, "listening";
+        "addr" => bound.first().cloned().unwrap_or_default(),
+        "addrs" => bound.join(", "),
+        "host" => summary.host,
+        "database" => summary.database,
+        "log_level" => summary.log_level,
+        "webhook_secrets" => summary.secrets,
+        "version" => env!("CARGO_PKG_VERSION"));
+    if summary.secrets == 0 {
+        warn!(
+            log,
+            "WEBHOOK_SECRET is not set: POST /webhook and /health/ready answer 503"
+        );
+    }
+
+    actix_web::rt::spawn(async move {
+        let name = signals.recv().await;
+        info!(log, "shutdown signal received: finishing requests in flight";
+            "signal" => name, "grace_s" => SHUTDOWN_GRACE.as_secs());
+        handle.stop(true).await;
+    });
+    server.await.map_err(ServerError::Serve)
+}
+
+/// SIGTERM and SIGINT, both meaning "stop gracefully".
+struct ShutdownSignals {
+    term: Signal,
+    int: Signal,
+}
+
+impl ShutdownSignals {
+    fn install() -> std::io::Result<Self> {
+        Ok(Self {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.int.recv() => "SIGINT",
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! Logs and metrics: the JSON logger on stdout and the Prometheus recorder.
+//!
+//! Every log line is one JSON object with `ts`, `level` and `msg`; request lines add the
+//! fields of [`crate::middleware`]. Lines are written by a background thread (slog-async,
+//! blocking when its queue is full, so no line is dropped) and flushed when the
+//! [`LogGuard`] is dropped at exit.
+//!
+//! Metric names, their help texts and the latency buckets are declared here, once.
+
+use std::io;
+use std::time::Duration;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use slog::{Drain, FnValue, Level, Logger, PushFnValue, Record, o};
+use time::OffsetDateTime;
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
+
+use crate::config::LogLevel;
+
+/// `ts` of every log line: RFC 3339 in UTC with milliseconds.
+const TS_FORMAT: &[BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+
+/// Counter of every response, by route template and status code.
+pub const HTTP_REQUESTS_TOTAL: &str = "http_requests_total";
+/// Counter of webhook outcomes, by `result`.
+pub const WEBHOOK_REQUESTS_TOTAL: &str = "webhook_requests_total";
+/// Histogram of request latency in milliseconds.
+pub const REQUEST_LATENCY_MS: &str = "request_latency_ms";
+/// Counter of storage faults, by store operation.
+pub const STORAGE_ERRORS_TOTAL: &str = "storage_errors_total";
+
+/// Upper bounds of the latency buckets, in milliseconds: fine enough below one millisecond,
+/// where most requests land, and up to the 5 s body-read deadline.
+pub const LATENCY_BUCKETS_MS: [f64; 16] = [
+    0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0,
+    5000.0,
+];
+
+/// The `http_requests_total` label for requests that matched no route, so clients cannot
+/// create a series per URL.
+pub const UNMATCHED_PATH: &str = "unmatched";
+
+/// Keeps the log writer thread alive; dropping it writes out every queued line.
+pub struct LogGuard {
+    _guard: slog_async::AsyncGuard,
+}
+
+/// The current time as written in `ts`.
+pub fn now_ts() -> String {
+    OffsetDateTime::now_utc()
+        .format(TS_FORMAT)
+        .unwrap_or_default()
+}
+
+/// The `level` of a log line: `DEBUG`, `INFO`, `WARN` or `ERROR`.
+fn level_name(level: Level) -> &'static str {
+    match level {
+        Level::Critical | Level::Error => "ERROR",
+        Level::Warning => "WARN",
+        Level::Info => "INFO",
+        Level::Debug | Level::Trace => "DEBUG",
+    }
+}
+
+fn slog_level(level: LogLevel) -> Level {
+    match level {
+        LogLevel::Debug => Level::Debug,
+        LogLevel::Info => Level::Info,
+        LogLevel::Warn => Level::Warning,
+        LogLevel::Error => Level::Error,
+    }
+}
+
+/// The root logger: JSON lines on stdout at `level` and above.
+pub fn init_logger(level: LogLevel) -> (Logger, LogGuard) {
+    let json = slog_json::Json::new(io::stdout())
+        .set_newlines(true)
+        .set_flush(true)
+        // `o!` serializes its pairs last to first: this order writes `ts`, `level`, `msg`.
+        .add_key_value(o!(
+            "msg" => PushFnValue(|record: &Record, ser| ser.emit(record.msg())),
+            "level" => FnValue(|record: &Record| level_name(record.level())),
+            "ts" => FnValue(|_: &Record| now_ts()),
+        ))
+        .build()
+        .ignore_res();
+    let (drain, guard) = slog_async::Async::new(json)
+        .chan_size(8192)
+        .overflow_strategy(slog_async::OverflowStrategy::Block)
+        .thread_name("hookline-log".to_owned())
+        .build_with_guard();
+    let drain = drain.filter_level(slog_level(level)).ignore_res();
+    (Logger::root(drain, o!()), LogGuard { _guard: guard })
+}
+
+/// Writes one JSON line to stdout without a logger, for errors found before the logger
+/// exists (a malformed `LOG_LEVEL`, say).
+pub fn write_early_error(msg: &str, fields: serde_json::Map<String, serde_json::Value>) {
+    use std::io::Write;
+
+    let mut line = serde_json::Map::new();
+    line.insert("ts".into(), now_ts().into());
+    line.insert("level".into(), "ERROR".into());
+    line.insert("msg".into(), msg.into());
+    line.extend(fields);
+    let mut out = io::stdout().lock();
+    // Nothing sensible is left to do if stdout is gone.
+    let _ = writeln!(out, "{}", serde_json::Value::Object(line));
+    let _ = out.flush();
+}
+
+/// Why the metrics recorder could not be installed.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot install the metrics recorder: {0}")]
+pub struct MetricsError(#[from] metrics_exporter_prometheus::BuildError);
+
+/// Installs the global Prometheus recorder, declares every metric and registers the
+/// webhook results at zero. Call once per process.
+///
+/// # Errors
+///
+/// [`MetricsError`] when a recorder is already installed.
+pub fn init_metrics() -> Result<PrometheusHandle, MetricsError> {
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Full(REQUEST_LATENCY_MS.to_owned()),
+            &LATENCY_BUCKETS_MS,
+        )?
+        .install_recorder()?;
+
+    metrics::describe_counter!(
+        HTTP_REQUESTS_TOTAL,
+        "HTTP responses sent, by route template and status code"
+    );
+    metrics::describe_counter!(
+        WEBHOOK_REQUESTS_TOTAL,
+        "POST /webhook outcomes: created, duplicate, invalid_signature, validation_error"
+    );
+    metrics::describe_histogram!(
+        REQUEST_LATENCY_MS,
+        metrics::Unit::Milliseconds,
+        "Time from request received to response ready, in milliseconds"
+    );
+    metrics::describe_counter!(
+        STORAGE_ERRORS_TOTAL,
+        "Store calls that failed (each answered 503), by operation"
+    );
+    for result in crate::routes::webhook::WebhookResult::COUNTED {
+        metrics::counter!(WEBHOOK_REQUESTS_TOTAL, "result" => result.as_str()).absolute(0);
+    }
+
+    // Without the HTTP listener feature nothing drains the histogram buckets between
+    // scrapes; do it here so memory stays flat when no one scrapes.
+    let upkeep = handle.clone();
+    let spawned = std::thread::Builder::new()
+        .name("hookline-metrics".to_owned())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(Duration::from_secs(5));
+                upkeep.run_upkeep();
+            }
+        });
+    // Without the thread, rendering still drains the buckets; only idle memory grows.
+    drop(spawned);
+    Ok(handle)
+}

@@ -1,0 +1,17 @@
+//! Black-box tests of the `hookline` binary: each starts the compiled server as a process on
+//! its own port with a fresh database and checks one clause of `SPEC.md` over real HTTP.
+//! One test binary for all areas, so it compiles once.
+
+mod config;
+mod evaluation_flow;
+mod health;
+mod helpers;
+mod lifecycle;
+mod logs;
+mod messages;
+mod metrics;
+mod openapi;
+mod request_id;
+mod stats;
+mod storage;
+mod webhook;
