@@ -28,10 +28,20 @@
 //!   only a checkpoint right after the writer's own commit lets the WAL restart (measured:
 //!   without it the WAL grew past 800 MB during the benchmark). On shutdown the writer
 //!   stops the checkpointer and runs `wal_checkpoint(TRUNCATE)`.
+//! - **No planner statistics.** The schema never runs `ANALYZE` (version 3 removes what
+//!   version 2 recorded, and the writer's connection is opened after the migration so
+//!   no stale estimate survives in it). An `ANALYZE` of the new, empty database told the
+//!   planner that `messages_fts_data` had two rows, so FTS5's own range delete at every
+//!   incremental segment merge became a full scan of the trigram index: at a million rows
+//!   1–1.6 GB read and 1–2 s per commit, every few commits (the "periodic stall").
+//! - **Commit tracing** for performance work: `HOOKLINE_SQLITE_TRACE=<ms>` in the
+//!   environment makes the writer print each commit slower than `<ms>` to stderr (rows,
+//!   time in statements and in the commit, bytes read and written by the writer thread,
+//!   WAL size), and commit/checkpoint histograms at shutdown. Off by default.
 //! - **Readers** come from an r2d2 pool of `query_only` connections. Every list or stats
 //!   call runs in one read transaction, so `total` and `data` come from one WAL snapshot.
 //!
-//! # Schema (version 2, see `schema.rs`)
+//! # Schema (version 3, see `schema.rs`)
 //!
 //! `messages` keeps the original columns of `SPEC.md` and adds, computed in Rust:
 //! - `ts_key`: [`Instant::sort_key`](hookline_domain::Instant::sort_key) of `ts`, a
@@ -43,10 +53,10 @@
 //! `messages_fts` is a contentless FTS5 table with the `trigram` tokenizer
 //! (`case_sensitive 1`, since the text is already folded in Rust; `detail=full`, because
 //! a needle is matched as a phrase of consecutive trigrams, which is an exact substring
-//! match). Its rowid is the message's rowid. Measured trade-off (see `benches/store.rs`):
-//! it costs roughly a third of ingest throughput at a few hundred thousand rows (the
-//! index segment written and merged with every group), and turns `q` at a million rows
-//! from a ~200 ms scan into milliseconds.
+//! match). Its rowid is the message's rowid. Measured trade-off (see `benches/store.rs`
+//! and `docs/PERFORMANCE.md`): it costs roughly a third of ingest throughput (the index
+//! segment written and merged with every group), and turns `q` at a million rows from a
+//! ~200 ms scan into ~15 ms.
 //!
 //! Indexes, each in list order so a page is an index range walk:
 //! `messages_by_ts (ts_key, message_id)` and
@@ -92,6 +102,7 @@
 //! - A shut-down store, a dead writer thread or a poisoned lock is `Unavailable`, never a
 //!   panic.
 
+mod commit_trace;
 mod error;
 mod read;
 mod schema;
@@ -314,6 +325,13 @@ impl SqliteStore {
                 reason: other.to_string(),
             },
         })?;
+        // The writer works on a connection opened after the migration, so that nothing the
+        // migration connection had loaded (planner statistics removed by version 3, see
+        // `schema.rs`) outlives it. The new one opens before the old one closes: a `memdb`
+        // database lives only while a connection holds it.
+        let migrated = conn;
+        let conn = target.open_writer().map_err(cannot_open)?;
+        drop(migrated);
 
         let reader_target = target.clone();
         let manager = SqliteConnectionManager::file(&target.uri)

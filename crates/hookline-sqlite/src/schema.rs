@@ -5,7 +5,14 @@
 //!   already has it, so it is simply adopted);
 //! - version 2: hookline's derived columns (`ts_key`, `text_folded`, computed in Rust and
 //!   backfilled for existing rows), the list indexes, the trigram index of `text_folded`,
-//!   and the incrementally kept statistics tables, rebuilt from the rows.
+//!   and the incrementally kept statistics tables, rebuilt from the rows;
+//! - version 3: no planner statistics. Version 2 ended with `ANALYZE`, which on a new,
+//!   empty database recorded `messages_fts_data` as a two-row table; the planner then ran
+//!   FTS5's own `DELETE FROM messages_fts_data WHERE id>=? AND id<=?` (issued at every
+//!   incremental segment merge) as a full table scan instead of a rowid range, and at a
+//!   million rows every merge step read the whole index — 1–2 GB and 1–2 s per commit.
+//!   Version 3 deletes `sqlite_stat1` rows and never analyzes: every read names its index,
+//!   and FTS5's statements need no statistics.
 //!
 //! Every migration runs inside one `BEGIN IMMEDIATE` transaction together with the
 //! `user_version` bump, so a crash mid-migration leaves the previous version intact, and
@@ -16,7 +23,7 @@ use hookline_query::fold_case;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Why a migration failed.
 #[derive(Debug, thiserror::Error)]
@@ -95,8 +102,7 @@ INSERT INTO hookline_totals (id, messages, senders, first_key, first_ts, last_ke
         (SELECT ts_key FROM messages ORDER BY ts_key, ts LIMIT 1),
         (SELECT ts FROM messages ORDER BY ts_key, ts LIMIT 1),
         (SELECT ts_key FROM messages ORDER BY ts_key DESC, ts DESC LIMIT 1),
-        (SELECT ts FROM messages ORDER BY ts_key DESC, ts DESC LIMIT 1);
-ANALYZE;";
+        (SELECT ts FROM messages ORDER BY ts_key DESC, ts DESC LIMIT 1);";
 
 /// The instant sort key of a stored `ts`. Rows written by an original service are accepted
 /// with any RFC 3339 offset, since that is all the key needs.
@@ -127,10 +133,30 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), MigrationError> {
         backfill(&tx)?;
         tx.execute_batch(V2_INDEXES)?;
     }
+    if version < 3 {
+        drop_planner_statistics(&tx)?;
+    }
     if version < SCHEMA_VERSION {
         tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
     }
     tx.commit()?;
+    Ok(())
+}
+
+/// Removes what `ANALYZE` recorded (see version 3 above) and makes the connection forget
+/// it, so statements are planned without statistics.
+fn drop_planner_statistics(conn: &Connection) -> rusqlite::Result<()> {
+    let analyzed = conn
+        .query_row(
+            "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'sqlite_stat1'",
+            [],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    if analyzed {
+        conn.execute_batch("DELETE FROM sqlite_stat1; ANALYZE sqlite_schema;")?;
+    }
     Ok(())
 }
 

@@ -239,6 +239,53 @@ fn an_original_database_is_migrated_in_place_keeping_every_row() {
     assert_eq!(created, "2025-01-15T10:00:01Z");
 }
 
+/// Regression: schema version 2 ran `ANALYZE` on the empty new database, and the stale
+/// "two rows" estimate made FTS5's segment-trimming `DELETE … WHERE id>=? AND id<=?` a
+/// full scan of the index (1–2 s per commit at a million rows).
+#[test]
+fn a_version_2_database_loses_its_stale_planner_statistics() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.db");
+    drop(open_file(&path));
+    {
+        // What version 2 left behind.
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("ANALYZE; PRAGMA user_version = 2;")
+            .unwrap();
+        conn.execute(
+            "INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ('messages_fts_data', NULL, '2')",
+            [],
+        )
+        .unwrap();
+    }
+    let store = open_file(&path);
+    store
+        .insert(message("m1", "+1", "2025-01-15T10:00:00Z", Some("hello")))
+        .unwrap();
+    store.check_ready().unwrap();
+    drop(store);
+
+    let conn = Connection::open(&path).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    let stats: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_stat1", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stats, 0);
+    let plan: String = conn
+        .query_row(
+            "EXPLAIN QUERY PLAN DELETE FROM messages_fts_data WHERE id >= ?1 AND id <= ?2",
+            [1, 2],
+            |r| r.get(3),
+        )
+        .unwrap();
+    assert!(plan.starts_with("SEARCH"), "{plan}");
+    drop(conn);
+    assert_eq!(all(&open_file(&path), Filter::default()).1, 1);
+}
+
 #[test]
 fn reopening_is_idempotent_and_keeps_rows() {
     let dir = tempfile::tempdir().unwrap();
