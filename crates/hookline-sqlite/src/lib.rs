@@ -108,10 +108,10 @@ mod read;
 mod schema;
 mod writer;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Sender};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -180,7 +180,17 @@ pub struct SqliteStore {
     writer: Mutex<Option<JoinHandle<()>>>,
     readers: r2d2::Pool<SqliteConnectionManager>,
     closed: AtomicBool,
+    /// Set by the writer while group commits fail; readiness then probes with a real write.
+    write_failing: Arc<AtomicBool>,
+    /// The folder holding a file database, whose free space readiness checks.
+    folder: Option<PathBuf>,
 }
+
+/// Readiness requires this much free space on a file database's filesystem: a few group
+/// commits' worth of WAL (a 64-row group writes about 1.3 MB) plus checkpoint headroom.
+/// Below it the store is not ready even if a small write still fits, because the next
+/// group of messages would not.
+pub const MIN_FREE_BYTES: u64 = 4 * 1024 * 1024;
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -355,9 +365,11 @@ impl SqliteStore {
             .map_err(|cause| SqliteError::CannotStartWriter { cause })?;
         let (jobs, queue) = mpsc::channel();
         let max_batch = config.max_batch;
+        let write_failing = Arc::new(AtomicBool::new(false));
+        let failing = Arc::clone(&write_failing);
         let writer = std::thread::Builder::new()
             .name("hookline-sqlite-writer".to_owned())
-            .spawn(move || writer::run(conn, queue, max_batch, checkpointer))
+            .spawn(move || writer::run(conn, queue, max_batch, checkpointer, failing))
             .map_err(|cause| SqliteError::CannotStartWriter { cause })?;
 
         Ok(SqliteStore {
@@ -366,6 +378,20 @@ impl SqliteStore {
             writer: Mutex::new(Some(writer)),
             readers,
             closed: AtomicBool::new(false),
+            write_failing,
+            folder: match &config.location {
+                Location::File(path) => path
+                    .parent()
+                    .map(|p| {
+                        if p.as_os_str().is_empty() {
+                            Path::new(".")
+                        } else {
+                            p
+                        }
+                    })
+                    .map(Path::to_path_buf),
+                Location::Memory => None,
+            },
         })
     }
 
@@ -395,6 +421,12 @@ impl SqliteStore {
         if messages.is_empty() {
             return Ok(Vec::new());
         }
+        self.submit(messages)
+    }
+
+    /// Queues a job for the writer and waits for its group to commit. An empty job is a
+    /// write probe (see [`writer::Job`]).
+    fn submit(&self, messages: Vec<Message>) -> Result<Vec<Inserted>, StoreError> {
         let (reply, answer) = mpsc::sync_channel(1);
         {
             let jobs = self
@@ -465,6 +497,18 @@ impl MessageStore for SqliteStore {
         if !writer_alive {
             return Err(StoreError::unavailable(Closed::WriterGone));
         }
+        // Reads keep working on a full disk, so while commits fail only a write can tell
+        // when the store may take messages again; once one succeeds the flag clears.
+        if self.write_failing.load(Ordering::SeqCst) {
+            self.submit(Vec::new())?;
+        }
+        if let Some(folder) = &self.folder {
+            let fs = rustix::fs::statvfs(folder).map_err(StoreError::unavailable)?;
+            let free = fs.f_bavail.saturating_mul(fs.f_frsize);
+            if free < MIN_FREE_BYTES {
+                return Err(StoreError::unavailable(LowDiskSpace { free }));
+            }
+        }
         let conn = self.reader()?;
         let version = schema::version(&conn).map_err(store_error)?;
         if version != SCHEMA_VERSION {
@@ -477,4 +521,11 @@ impl MessageStore for SqliteStore {
         }
         Ok(())
     }
+}
+
+/// Why a store with a nearly full disk is not ready.
+#[derive(Debug, thiserror::Error)]
+#[error("only {free} bytes free on the database's filesystem (readiness needs {MIN_FREE_BYTES})")]
+struct LowDiskSpace {
+    free: u64,
 }

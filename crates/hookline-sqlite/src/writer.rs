@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
 
 use hookline_domain::Message;
@@ -18,7 +19,9 @@ use crate::error::{kind_of, with_kind};
 /// The answer a caller waits for: one outcome per message it sent.
 pub(crate) type Reply = Result<Vec<Inserted>, StoreError>;
 
-/// One unit of work: messages from one caller and where to send the outcome.
+/// One unit of work: messages from one caller and where to send the outcome. A job without
+/// messages is a write probe: its group dirties a page and commits even if nothing else
+/// changed, so its answer says whether the database can take writes right now.
 pub(crate) struct Job {
     pub(crate) messages: Vec<Message>,
     pub(crate) reply: SyncSender<Reply>,
@@ -38,6 +41,7 @@ pub(crate) fn run(
     jobs: Receiver<Job>,
     max_batch: usize,
     checkpointer: Option<Checkpointer>,
+    write_failing: Arc<AtomicBool>,
 ) {
     let max_batch = max_batch.max(1);
     let mut commits = 0_u32;
@@ -85,6 +89,9 @@ pub(crate) fn run(
         {
             c.nudge();
         }
+        // Readiness reads this: set while commits fail (disk full, I/O), cleared by the next
+        // commit that succeeds, a probe's included.
+        write_failing.store(written.is_err(), Ordering::SeqCst);
         match written {
             Ok(outcomes) => {
                 let mut outcomes = outcomes.into_iter();
@@ -200,6 +207,11 @@ fn write_group(
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut outcomes = Vec::with_capacity(group.iter().map(|j| j.messages.len()).sum());
     let mut delta = Delta::default();
+    if group.iter().any(|job| job.messages.is_empty()) {
+        // A probe: rewrite the totals row as it is, so the commit must write a page.
+        tx.prepare_cached("UPDATE hookline_totals SET messages = messages WHERE id = 1")?
+            .execute([])?;
+    }
     {
         let mut insert = tx.prepare_cached(
             "INSERT INTO messages

@@ -332,7 +332,7 @@ fn a_path_that_cannot_be_created_fails_to_open_with_its_name() {
 }
 
 #[test]
-fn a_database_locked_past_the_timeout_is_unavailable() {
+fn a_database_locked_past_the_timeout_is_unavailable_and_not_ready_until_writes_succeed() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("app.db");
     let store = SqliteStore::open(SqliteConfig {
@@ -340,14 +340,25 @@ fn a_database_locked_past_the_timeout_is_unavailable() {
         ..SqliteConfig::file(&path)
     })
     .unwrap();
+    store.check_ready().unwrap();
     let other = Connection::open(&path).unwrap();
     other.execute_batch("BEGIN EXCLUSIVE").unwrap();
     let err = store
         .insert(message("m1", "+1", "2025-01-15T10:00:00Z", None))
         .unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    // Reads still work, but readiness must not claim the store can take messages: it
+    // probes with a write, which the lock blocks too.
+    assert!(store.stats().is_ok());
+    let ready = store.check_ready();
+    assert!(
+        matches!(ready, Err(StoreError::Unavailable(_))),
+        "{ready:?}"
+    );
     other.execute_batch("ROLLBACK").unwrap();
-    // The writer recovers by itself once the lock is gone.
+    // Readiness recovers on its own probe, before any message is sent again…
+    store.check_ready().unwrap();
+    // …and so does the writer.
     assert_eq!(
         store
             .insert(message("m1", "+1", "2025-01-15T10:00:00Z", None))

@@ -93,28 +93,13 @@ fn post(client: &reqwest::blocking::Client, base: &str, id: &str) -> (u16, Value
 }
 
 #[test]
-fn a_full_disk_gives_503_loses_nothing_and_recovers_without_a_restart() {
-    let _ = fill_the_disk_then_free_it();
+fn a_full_disk_gives_503_turns_readiness_503_loses_nothing_and_recovers_without_a_restart() {
+    fill_the_disk_then_free_it();
 }
 
-/// KNOWN BUG (reported in issue 8's note): `SqliteStore::check_ready` only reads the schema,
-/// which works on a full disk, so `/health/ready` stays 200 while every write answers 503.
-/// Run with `--ignored` to see it fail; remove the `ignore` once readiness probes writes.
-#[test]
-#[ignore = "BUG: /health/ready stays 200 while the disk is full (issue 8 note)"]
-fn readiness_turns_503_while_the_disk_is_full() {
-    if let Some(ready_when_full) = fill_the_disk_then_free_it() {
-        assert_eq!(
-            ready_when_full,
-            Some(503),
-            "/health/ready must turn 503 while the disk is full"
-        );
-    }
-}
-
-/// The scenario; returns `/health/ready`'s status while the disk was full (`None` when
-/// skipped).
-fn fill_the_disk_then_free_it() -> Option<Option<u16>> {
+/// The scenario: fill the disk under a running server, check it refuses honestly, free the
+/// space, check it comes back by itself.
+fn fill_the_disk_then_free_it() {
     let mount = if is_root() {
         Tmpfs::mount("12m")
     } else {
@@ -124,7 +109,7 @@ fn fill_the_disk_then_free_it() -> Option<Option<u16>> {
         Ok(mount) => mount,
         Err(why) if std::env::var("HOOKLINE_SKIP_ROOT_TESTS").as_deref() == Ok("1") => {
             eprintln!("SKIPPED full-disk test: needs root to mount tmpfs ({why})");
-            return None;
+            return;
         }
         Err(why) => panic!(
             "the full-disk test did not run: it needs root to mount a tmpfs ({why}); \
@@ -173,6 +158,9 @@ fn fill_the_disk_then_free_it() -> Option<Option<u16>> {
     let (stored_when_full, _) = server.stored_ids();
 
     std::fs::remove_file(&filler).unwrap();
+    // Readiness recovers on its own write probe, before any client posts again (an
+    // orchestrator sends no traffic to a pod that is not ready).
+    let ready_once_freed = server.status("/health/ready");
     let mut recovered_after = None;
     for n in 0..100 {
         let id = format!("disk-after-{n}");
@@ -187,7 +175,7 @@ fn fill_the_disk_then_free_it() -> Option<Option<u16>> {
     let (stored, _) = server.stored_ids();
     let lost: Vec<_> = acknowledged.difference(&stored).collect();
     eprintln!(
-        "full disk: filler {filled} bytes; {posts} posts until 503 ({} acknowledged in total); while full: /health/ready {ready_when_full:?}, /health/live {live_when_full:?}, {} rows readable; after freeing: served again after {recovered_after:?} retries, /health/ready {ready_after:?}; {} acknowledged ids checked, {} lost",
+        "full disk: filler {filled} bytes; {posts} posts until 503 ({} acknowledged in total); while full: /health/ready {ready_when_full:?}, /health/live {live_when_full:?}, {} rows readable; after freeing: /health/ready {ready_once_freed:?} before any post, served again after {recovered_after:?} retries, /health/ready {ready_after:?}; {} acknowledged ids checked, {} lost",
         acknowledged.len(),
         stored_when_full.len(),
         acknowledged.len(),
@@ -198,6 +186,16 @@ fn fill_the_disk_then_free_it() -> Option<Option<u16>> {
         "acknowledged messages lost on a full disk: {lost:?}"
     );
     assert_eq!(live_when_full, Some(200));
+    assert_eq!(
+        ready_when_full,
+        Some(503),
+        "/health/ready must turn 503 while the disk is full"
+    );
+    assert_eq!(
+        ready_once_freed,
+        Some(200),
+        "/health/ready once space was freed, before any new post"
+    );
     assert!(
         recovered_after.is_some(),
         "not serving again after space was freed (no restart)"
@@ -207,5 +205,4 @@ fn fill_the_disk_then_free_it() -> Option<Option<u16>> {
         Some(200),
         "/health/ready after space was freed"
     );
-    Some(ready_when_full)
 }
