@@ -14,7 +14,7 @@ CARGO ?= cargo
 COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 
 .PHONY: help test fmt fmt-check lint doc layering deploy-check deploy-live cargo-test \
-        run up down logs bench fuzz tools
+        run up down logs bench bench-store fuzz tools
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-13s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -60,8 +60,12 @@ down: ## Stop the stack and remove its volumes (the database too)
 logs: ## Follow the API's logs
 	$(COMPOSE) logs -f api
 
-bench: ## Benchmarks
-	$(CARGO) bench -p hookline-sqlite
+bench: ## Benchmark suite: the real server on empty and 1M-row databases; writes docs/PERFORMANCE.md
+	$(CARGO) build --release -p hookline -p hookbench
+	$(CARGO) run --release -p hookbench -- suite --out docs/PERFORMANCE.md
+
+bench-store: ## Store-level benchmark of hookline-sqlite (no HTTP)
+	$(CARGO) bench -p hookline-sqlite --bench store
 
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := webhook_body query_params cursor_decode signature_verify

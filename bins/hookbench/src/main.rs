@@ -1,0 +1,356 @@
+//! `hookbench` — hookline's load generator and the driver of its benchmark suite.
+//!
+//! # Why this binary exists
+//!
+//! Speed is the reason to choose hookline (issue #5), so the project measures itself with
+//! a tool it owns and can read: figures in `docs/PERFORMANCE.md` come from one command,
+//! `make bench`, on whatever machine runs it. The load generator is deliberately plain —
+//! one thread and one blocking keep-alive `TcpStream` per connection, and a hand-written
+//! HTTP/1.1 client that only finds where a response ends — so that what it measures is
+//! the server, not a client runtime, and so anyone can check how a figure was obtained.
+//! The machine it runs on is small and shared, so absolute figures are noisy; the suite
+//! therefore reports every read as a ratio to `/health/live` measured in the same run.
+//!
+//! # Subcommands
+//!
+//! - `hookbench load`: distinct, correctly signed messages (or GETs of one path) over N
+//!   connections, flat out or at a total rate; prints requests, rps, p50/p99/p999, non-2xx
+//!   and errors (see [`load`] for closed- versus open-loop measurement).
+//! - `hookbench seed`: fills a SQLite database through `SqliteStore::insert_many`.
+//! - `hookbench suite`: starts the real server on fresh databases and runs every phase of
+//!   the benchmark (see [`suite`]); prints one markdown table, optionally writing it into
+//!   a file between `<!-- bench-suite:begin -->` and `<!-- bench-suite:end -->`.
+//!
+//! What a valid message and a valid signature are comes from `hookline-domain` and
+//! `hookline-signature`, the code the server runs, so the generator cannot drift from it.
+//!
+//! # Exit codes
+//!
+//! `0` success; `1` a run-time failure (server did not start, database error); `2` usage
+//! or configuration errors. `load` exits 0 even when some answers were non-2xx: those are
+//! figures, reported as such.
+
+mod error;
+mod http;
+mod latency;
+mod load;
+mod messages;
+mod seed;
+mod server;
+mod suite;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::error::BenchError;
+use crate::http::Endpoint;
+use crate::load::{LoadConfig, Shape, parse_duration};
+use crate::messages::{MessageFactory, check_prefix};
+
+/// The command line of `hookbench`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "hookbench",
+    version,
+    about = "Load generator and benchmark suite for hookline"
+)]
+struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Send signed webhooks (or GETs) over N keep-alive connections and report latency.
+    Load(LoadArgs),
+    /// Fill a hookline SQLite database with generated messages.
+    Seed(SeedArgs),
+    /// Run the whole benchmark suite against the real server binary.
+    Suite(SuiteArgs),
+}
+
+/// `hookbench load`.
+#[derive(Debug, Args)]
+struct LoadArgs {
+    /// The server's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8000")]
+    url: String,
+    /// The signing secret (overrides --secret-env).
+    #[arg(long)]
+    secret: Option<String>,
+    /// The environment variable holding the secret (its first comma-separated value).
+    #[arg(long, default_value = "WEBHOOK_SECRET")]
+    secret_env: String,
+    /// Concurrent keep-alive connections (one thread each).
+    #[arg(long, short = 'c', default_value_t = 64)]
+    connections: usize,
+    /// How long to send: 10s, 500ms, 2m.
+    #[arg(long, short = 'd', default_value = "10s", value_parser = parse_duration)]
+    duration: Duration,
+    /// Total requests per second (open loop); flat out (closed loop) when absent.
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Distinct senders in the generated messages.
+    #[arg(long, default_value_t = 1000)]
+    senders: u64,
+    /// The message_id prefix; ids are PREFIX-NNNNNNNNN. Defaults to one unique per run.
+    #[arg(long)]
+    prefix: Option<String>,
+    /// The path to POST to.
+    #[arg(long, default_value = "/webhook", conflicts_with = "get")]
+    path: String,
+    /// GET this path (with its query) instead of posting messages.
+    #[arg(long)]
+    get: Option<String>,
+    /// Connect, read and write timeout per request.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    timeout: Duration,
+    /// Print one JSON object instead of the summary line.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `hookbench seed`.
+#[derive(Debug, Args)]
+struct SeedArgs {
+    /// The SQLite file (created with its folders if needed).
+    #[arg(long)]
+    database: PathBuf,
+    /// Messages to insert.
+    #[arg(long, default_value_t = 1_000_000)]
+    rows: u64,
+    /// Distinct senders.
+    #[arg(long, default_value_t = 1000)]
+    senders: u64,
+    /// The message_id prefix.
+    #[arg(long, default_value = "seed")]
+    prefix: String,
+    /// Messages per insert_many call (one transaction, one fsync).
+    #[arg(long, default_value_t = 20_000)]
+    group: usize,
+}
+
+/// `hookbench suite`.
+#[derive(Debug, Args)]
+struct SuiteArgs {
+    /// Rows seeded for the large-database phases.
+    #[arg(long, default_value_t = 1_000_000)]
+    rows: u64,
+    /// Length of each ingest and throughput phase.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    duration: Duration,
+    /// Length of each read phase (default: --duration).
+    #[arg(long, value_parser = parse_duration)]
+    read_duration: Option<Duration>,
+    /// Connections of the ingest and throughput phases.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// Connections of the read phases.
+    #[arg(long, default_value_t = 8)]
+    read_connections: usize,
+    /// Distinct senders in the generated data.
+    #[arg(long, default_value_t = 1000)]
+    senders: u64,
+    /// Messages per insert_many call while seeding.
+    #[arg(long, default_value_t = 20_000)]
+    group: usize,
+    /// The hookline server binary [default: `hookline` beside this binary, else
+    /// target/release/hookline].
+    #[arg(long)]
+    server: Option<PathBuf>,
+    /// Folder for the databases and logs; must be on a real disk, not tmpfs
+    /// [default: the system temporary folder, or ./target if that is tmpfs].
+    #[arg(long)]
+    workdir: Option<PathBuf>,
+    /// Keep the databases and server logs afterwards.
+    #[arg(long)]
+    keep: bool,
+    /// Skip the extra ingest row with LOG_LEVEL=WARN.
+    #[arg(long)]
+    no_warn_row: bool,
+    /// Write the table into this markdown file between the bench-suite markers.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Load(args) => run_load(args),
+        Command::Seed(args) => run_seed(args),
+        Command::Suite(args) => run_suite(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("hookbench: {error}");
+            error.exit_code()
+        }
+    }
+}
+
+fn usage(option: &'static str, reason: impl Into<String>) -> BenchError {
+    BenchError::Usage {
+        option,
+        reason: reason.into(),
+    }
+}
+
+fn run_load(args: LoadArgs) -> Result<(), BenchError> {
+    let endpoint = Endpoint::parse(&args.url).map_err(|r| usage("--url", r))?;
+    if args.connections == 0 {
+        return Err(usage("--connections", "must be at least 1"));
+    }
+    if let Some(rate) = args.rate
+        && !(rate.is_finite() && rate > 0.0)
+    {
+        return Err(usage(
+            "--rate",
+            "must be a positive number of requests per second",
+        ));
+    }
+    let shape = match args.get {
+        Some(path) => {
+            if !path.starts_with('/') || path.contains([' ', '\r', '\n']) {
+                return Err(usage(
+                    "--get",
+                    "expected a path starting with / and no spaces",
+                ));
+            }
+            Shape::Get { path }
+        }
+        None => {
+            if !args.path.starts_with('/') || args.path.contains([' ', '\r', '\n']) {
+                return Err(usage(
+                    "--path",
+                    "expected a path starting with / and no spaces",
+                ));
+            }
+            let secret = match args.secret {
+                Some(s) => s,
+                None => std::env::var(&args.secret_env)
+                    .ok()
+                    .and_then(|v| v.split(',').next().map(str::to_owned))
+                    .filter(|s| !s.is_empty())
+                    .ok_or_else(|| BenchError::MissingSecret {
+                        name: args.secret_env.clone(),
+                    })?,
+            };
+            let prefix = args.prefix.unwrap_or_else(|| {
+                let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+                format!("load-{}-{}", std::process::id(), nanos % 1_000_000_000)
+            });
+            check_prefix(&prefix).map_err(|r| usage("--prefix", r))?;
+            Shape::Post {
+                path: args.path,
+                secret: secret.into_bytes(),
+                factory: MessageFactory::new(&prefix, args.senders),
+            }
+        }
+    };
+    let report = load::run(&LoadConfig {
+        endpoint,
+        shape,
+        connections: args.connections,
+        duration: args.duration,
+        rate: args.rate,
+        timeout: args.timeout,
+    })?;
+    if args.json {
+        println!("{}", report.json());
+    } else {
+        println!("{}", report.line());
+    }
+    Ok(())
+}
+
+fn run_seed(args: SeedArgs) -> Result<(), BenchError> {
+    check_prefix(&args.prefix).map_err(|r| usage("--prefix", r))?;
+    let factory = MessageFactory::new(&args.prefix, args.senders);
+    let report = seed::run(&args.database, args.rows, args.group, &factory, |_| {})?;
+    println!(
+        "seeded rows={} created={} seconds={:.2} rows_per_sec={:.0} database={}",
+        report.rows,
+        report.created,
+        report.elapsed.as_secs_f64(),
+        report.rows_per_sec(),
+        args.database.display()
+    );
+    Ok(())
+}
+
+fn run_suite(args: SuiteArgs) -> Result<(), BenchError> {
+    let server = match args.server {
+        Some(s) => s,
+        None => default_server(),
+    };
+    let workdir = match args.workdir {
+        Some(w) => w,
+        None => {
+            let tmp = std::env::temp_dir();
+            if suite::is_memory_fs(&tmp) {
+                PathBuf::from("target")
+            } else {
+                tmp
+            }
+        }
+    };
+    if suite::is_memory_fs(&workdir) {
+        return Err(usage(
+            "--workdir",
+            format!(
+                "{} is on a memory filesystem; the suite measures the real disk",
+                workdir.display()
+            ),
+        ));
+    }
+    if args.connections == 0 || args.read_connections == 0 {
+        return Err(usage("--connections", "must be at least 1"));
+    }
+    let command = std::env::args()
+        .map(|a| {
+            if a.is_empty() || a.contains([' ', '\'', '"']) {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            } else {
+                a
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let config = suite::SuiteConfig {
+        rows: args.rows,
+        duration: args.duration,
+        read_duration: args.read_duration.unwrap_or(args.duration),
+        connections: args.connections,
+        read_connections: args.read_connections,
+        senders: args.senders,
+        group: args.group,
+        server,
+        workdir,
+        keep: args.keep,
+        no_warn_row: args.no_warn_row,
+        command,
+    };
+    let section = suite::run(&config)?;
+    println!("{section}");
+    if let Some(out) = &args.out {
+        suite::write_section(out, &section)?;
+        eprintln!("hookbench suite: wrote the section into {}", out.display());
+    }
+    Ok(())
+}
+
+/// `hookline` beside this executable (both built by cargo into one folder), else
+/// `target/release/hookline`.
+fn default_server() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("hookline")))
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("target/release/hookline"))
+}
