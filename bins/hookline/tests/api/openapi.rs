@@ -22,6 +22,15 @@ fn openapi_json_describes_every_route_with_schemas_and_examples() {
             "{method} {path}"
         );
     }
+    let webhook_statuses = doc["paths"]["/webhook"]["post"]["responses"]
+        .as_object()
+        .unwrap();
+    for status in ["200", "401", "413", "415", "422", "503"] {
+        assert!(
+            webhook_statuses.contains_key(status),
+            "/webhook documents {status}"
+        );
+    }
     let schemas = doc["components"]["schemas"].as_object().unwrap();
     for name in [
         "MessagesPage",
