@@ -1,7 +1,8 @@
 # hookline — developer and operator entry points. `make help` lists them.
 #
-# `make test` is what CI runs (through .ci/run, which first installs the tools the deploy
-# checks need: `make tools` does the same on a workstation).
+# `make test` is what CI runs (through .ci/run). On a fresh machine it first installs the
+# tools the deploy checks need (`make tools` = `.ci/run --install-only`: apt and pip, as root
+# or through sudo; a no-op once they are there).
 
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -19,7 +20,7 @@ COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compos
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-13s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-test: fmt-check lint doc layering deploy-check deploy-live cargo-test ## Everything CI checks: fmt, clippy, docs, layering, deploy kit (static and live), cargo test
+test: tools fmt-check lint doc layering deploy-check deploy-live cargo-test ## Everything CI checks (installs the deploy-check tools first if missing): fmt, clippy, docs, layering, deploy kit (static and live), cargo test
 	@echo "make test: all checks passed"
 
 fmt: ## Format the workspace
