@@ -48,7 +48,7 @@ cargo-test: ## cargo test --workspace
 	$(CARGO) test --workspace
 
 run: ## Run the server locally (release build, SQLite at ./data/app.db by default)
-	$(CARGO) run --release -p hookline
+	@$(CARGO) run --release -p hookline
 
 up: ## Build and start the API with Docker Compose (http://localhost:8000)
 	@if [ -z "$${WEBHOOK_SECRET:-}" ]; then \
