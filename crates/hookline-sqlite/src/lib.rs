@@ -23,11 +23,15 @@
 //!   `tests/sqlite.rs` SIGKILLs a writing process and finds every acknowledged id.
 //! - **Checkpoints mostly off the commit path**: a checkpointer thread with its own
 //!   connection runs `wal_checkpoint(PASSIVE)` every 16 commits (and every 200 ms), so
-//!   commits mostly only append to the WAL. The writer keeps `wal_autocheckpoint=2000` as
+//!   commits mostly only append to the WAL. The writer keeps `wal_autocheckpoint=4000` as
 //!   a backstop: under continuous commits a concurrent checkpoint is never "complete", and
 //!   only a checkpoint right after the writer's own commit lets the WAL restart (measured:
 //!   without it the WAL grew past 800 MB during the benchmark). On shutdown the writer
-//!   stops the checkpointer and runs `wal_checkpoint(TRUNCATE)`.
+//!   stops the checkpointer and runs `wal_checkpoint(TRUNCATE)`. 4000 pages rather than
+//!   2000 (schema version 4 work, `docs/PERFORMANCE.md`): a page dirtied by several groups
+//!   between two of the writer's checkpoints is copied back once, and at 600k rows the
+//!   writer's checkpoints were most of its commit time (×1.12 empty, ×1.21 at 600k rows,
+//!   p99 unchanged; 8000 gained a little more but raised p99 by half).
 //! - **No planner statistics.** The schema never runs `ANALYZE` (version 3 removes what
 //!   version 2 recorded, and the writer's connection is opened after the migration so
 //!   no stale estimate survives in it). An `ANALYZE` of the new, empty database told the
@@ -41,7 +45,7 @@
 //! - **Readers** come from an r2d2 pool of `query_only` connections. Every list or stats
 //!   call runs in one read transaction, so `total` and `data` come from one WAL snapshot.
 //!
-//! # Schema (version 3, see `schema.rs`)
+//! # Schema (version 4, see `schema.rs`)
 //!
 //! `messages` keeps the original columns of `SPEC.md` and adds, computed in Rust:
 //! - `ts_key`: [`Instant::sort_key`](hookline_domain::Instant::sort_key) of `ts`, a
@@ -54,9 +58,12 @@
 //! (`case_sensitive 1`, since the text is already folded in Rust; `detail=full`, because
 //! a needle is matched as a phrase of consecutive trigrams, which is an exact substring
 //! match). Its rowid is the message's rowid. Measured trade-off (see `benches/store.rs`
-//! and `docs/PERFORMANCE.md`): it costs roughly a third of ingest throughput (the index
-//! segment written and merged with every group), and turns `q` at a million rows from a
-//! ~200 ms scan into ~15 ms.
+//! and `docs/PERFORMANCE.md`): indexed with every group it cost roughly a third of ingest
+//! throughput (a segment written and merged per group); it turns `q` at a million rows
+//! from a ~200 ms scan into ~15 ms. Since version 4 it is filled in batches: a row is
+//! indexed once 2,000 rows wait above the watermark `hookline_fts_watermark.upto`, in
+//! the transaction of the group that reached that count; every `q` that uses the index
+//! adds the rows above the watermark, found by scanning that rowid range with `instr()`.
 //!
 //! Indexes, each in list order so a page is an index range walk:
 //! `messages_by_ts (ts_key, message_id)` and
@@ -81,7 +88,8 @@
 //!   then at most one hour of index entries;
 //! - `from` + `since` counts an index range of that sender;
 //! - `q` of three characters or more (without `from`): `total` is a count of the trigram
-//!   index's matches (joined to `messages` for `since`); the page is either a walk of the
+//!   index's matches plus the scanned rows above the watermark (joined to `messages` for
+//!   `since`); the page is either a walk of the
 //!   order index testing each row with `instr()`, or the trigram matches sorted — whichever
 //!   is expected to read fewer rows (matches versus `(offset + limit) × rows / matches`);
 //! - `q` with `from`, or a needle shorter than three characters (no trigram): a scan of
@@ -278,11 +286,11 @@ impl Target {
         )?;
         if !self.memory {
             // The checkpointer thread copies the WAL back, so commits mostly only append.
-            // The writer still checkpoints when the WAL passes 2000 pages: right after its
+            // The writer still checkpoints when the WAL passes 4000 pages: right after its
             // own commit nothing is left to copy but the tail, and the next transaction can
             // then restart the WAL from its beginning — without this, continuous commits
             // keep the WAL from ever being fully checkpointed, and it grows without bound.
-            conn.execute_batch("PRAGMA wal_autocheckpoint = 2000;")?;
+            conn.execute_batch("PRAGMA wal_autocheckpoint = 4000;")?;
         }
         conn.set_prepared_statement_cache_capacity(32);
         Ok(conn)

@@ -43,7 +43,8 @@ pub(crate) fn list(conn: &Connection, query: &ListQuery) -> Result<Page<Message>
         let matches = if shape.since.is_none() {
             total
         } else {
-            count_trigram(conn, phrase, None).map_err(store_error)?
+            count_trigram(conn, phrase, q.as_deref().unwrap_or_default(), None)
+                .map_err(store_error)?
         };
         let in_scope = match shape.since {
             None => count(conn, &Shape::ALL, None),
@@ -91,20 +92,43 @@ fn trigram_phrase(needle: &str) -> Option<String> {
     (needle.chars().count() >= 3).then(|| format!("\"{}\"", needle.replace('"', "\"\"")))
 }
 
-/// Rows whose folded text contains the phrase, optionally with `ts_key >= since`.
-fn count_trigram(conn: &Connection, phrase: &str, since: Option<&str>) -> rusqlite::Result<u64> {
+/// Rows of `messages` above the full-text watermark (not yet in `messages_fts`, fewer
+/// than [`FTS_BATCH`](crate::writer::FTS_BATCH) of them, a rowid range) whose folded text
+/// contains `?2`.
+const ABOVE_WATERMARK: &str = "rowid > (SELECT upto FROM hookline_fts_watermark WHERE id = 1)
+     AND instr(text_folded, ?2) > 0";
+
+/// The rowids (`r`) of every row whose folded text contains the needle: the trigram
+/// index's matches of phrase `?1` (rows up to the watermark) and the scanned rows above
+/// it with needle `?2`. The two parts never overlap.
+const TEXT_MATCHES: &str = "SELECT rowid AS r FROM messages_fts WHERE messages_fts MATCH ?1
+     UNION ALL
+     SELECT rowid AS r FROM messages
+     WHERE rowid > (SELECT upto FROM hookline_fts_watermark WHERE id = 1)
+       AND instr(text_folded, ?2) > 0";
+
+/// Rows whose folded text contains the needle (`phrase` is its trigram query), optionally
+/// with `ts_key >= since`.
+fn count_trigram(
+    conn: &Connection,
+    phrase: &str,
+    needle: &str,
+    since: Option<&str>,
+) -> rusqlite::Result<u64> {
     let n: i64 = match since {
         None => conn
-            .prepare_cached("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?1")?
-            .query_row([phrase], |r| r.get(0))?,
+            .prepare_cached(&format!(
+                "SELECT (SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?1)
+                      + (SELECT count(*) FROM messages WHERE {ABOVE_WATERMARK})"
+            ))?
+            .query_row([phrase, needle], |r| r.get(0))?,
         Some(since) => conn
-            .prepare_cached(
-                "SELECT count(*)
-                 FROM (SELECT rowid AS r FROM messages_fts WHERE messages_fts MATCH ?1) AS f
+            .prepare_cached(&format!(
+                "SELECT count(*) FROM ({TEXT_MATCHES}) AS f
                  CROSS JOIN messages AS m ON m.rowid = f.r
-                 WHERE m.ts_key >= ?2",
-            )?
-            .query_row(params![phrase, since], |r| r.get(0))?,
+                 WHERE m.ts_key >= ?3"
+            ))?
+            .query_row(params![phrase, needle, since], |r| r.get(0))?,
     };
     Ok(u64::try_from(n).unwrap_or(0))
 }
@@ -156,8 +180,8 @@ impl Shape<'_> {
 /// How many rows match, using the kept counts and the trigram index where they answer
 /// exactly; `phrase` is the trigram query of `shape.q`, when it has one.
 fn count(conn: &Connection, shape: &Shape<'_>, phrase: Option<&str>) -> rusqlite::Result<u64> {
-    if let (Some(phrase), None) = (phrase, shape.from) {
-        return count_trigram(conn, phrase, shape.since);
+    if let (Some(phrase), None, Some(needle)) = (phrase, shape.from, shape.q) {
+        return count_trigram(conn, phrase, needle, shape.since);
     }
     let n: i64 = match (shape.from, shape.since, shape.q) {
         (None, None, None) => conn
@@ -297,6 +321,7 @@ fn page(
     let mut args = Vec::new();
     if let Some(phrase) = phrase {
         args.push(Value::Text(phrase.to_owned()));
+        args.push(Value::Text(shape.q.unwrap_or_default().to_owned()));
         let without_q = Shape { q: None, ..*shape };
         without_q.conditions(&mut conds, &mut args);
     } else {
@@ -323,7 +348,7 @@ fn page(
     let sql = if phrase.is_some() {
         format!(
             "SELECT {COLUMNS}
-             FROM (SELECT rowid AS r FROM messages_fts WHERE messages_fts MATCH ?1) AS f
+             FROM ({TEXT_MATCHES}) AS f
              CROSS JOIN messages AS m ON m.rowid = f.r {where_clause}
              ORDER BY ts_key, message_id LIMIT ?{limit_arg} OFFSET ?{offset_arg}"
         )

@@ -13,6 +13,15 @@
 //!   million rows every merge step read the whole index — 1–2 GB and 1–2 s per commit.
 //!   Version 3 deletes `sqlite_stat1` rows and never analyzes: every read names its index,
 //!   and FTS5's statements need no statistics.
+//! - version 4: deferred full-text indexing. `hookline_fts_watermark` holds one rowid,
+//!   `upto`: every row with a text and a rowid up to it is in `messages_fts`, no row above
+//!   it is. The writer adds the rows above the watermark to the index in one batch, inside
+//!   a group's transaction, once at least `FTS_BATCH` (2,000) are waiting, so FTS5 writes
+//!   one large segment per 2,000 rows instead of a small one (and its merges) per group;
+//!   a `q` matches the rows above the watermark by scanning that rowid range with
+//!   `instr()` on `text_folded`. Rows are never deleted and new rowids are always above
+//!   the largest, so new rows always land above the watermark. Migrating sets it to the
+//!   last row (everything is indexed already).
 //!
 //! Every migration runs inside one `BEGIN IMMEDIATE` transaction together with the
 //! `user_version` bump, so a crash mid-migration leaves the previous version intact, and
@@ -23,7 +32,7 @@ use hookline_query::fold_case;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Why a migration failed.
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +113,15 @@ INSERT INTO hookline_totals (id, messages, senders, first_key, first_ts, last_ke
         (SELECT ts_key FROM messages ORDER BY ts_key DESC, ts DESC LIMIT 1),
         (SELECT ts FROM messages ORDER BY ts_key DESC, ts DESC LIMIT 1);";
 
+/// Deferred full-text indexing (see version 4 above).
+const V4: &str = "
+CREATE TABLE IF NOT EXISTS hookline_fts_watermark (
+    id   INTEGER PRIMARY KEY CHECK (id = 1),
+    upto INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO hookline_fts_watermark (id, upto)
+    SELECT 1, coalesce(max(rowid), 0) FROM messages;";
+
 /// The instant sort key of a stored `ts`. Rows written by an original service are accepted
 /// with any RFC 3339 offset, since that is all the key needs.
 pub(crate) fn ts_key_of_stored(message_id: &str, ts: &str) -> Result<String, MigrationError> {
@@ -135,6 +153,9 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), MigrationError> {
     }
     if version < 3 {
         drop_planner_statistics(&tx)?;
+    }
+    if version < 4 {
+        tx.execute_batch(V4)?;
     }
     if version < SCHEMA_VERSION {
         tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;

@@ -234,12 +234,6 @@ fn write_group(
                 folded,
             ])?;
             if changed == 1 {
-                if let Some(folded) = &folded {
-                    tx.prepare_cached(
-                        "INSERT INTO messages_fts (rowid, text_folded) VALUES (?1, ?2)",
-                    )?
-                    .execute(params![tx.last_insert_rowid(), folded])?;
-                }
                 delta.add(message, key);
                 outcomes.push(Inserted::Created);
             } else {
@@ -248,11 +242,44 @@ fn write_group(
         }
     }
     delta.apply(&tx)?;
+    if delta.messages > 0 {
+        index_backlog(&tx, FTS_BATCH)?;
+    }
     let committing = std::time::Instant::now();
     let committed = tx.commit();
     *in_commit = committing.elapsed();
     committed?;
     Ok(outcomes)
+}
+
+/// Rows left above the full-text watermark before the writer indexes them: after every
+/// commit fewer than this many are waiting, so a `q` scans fewer than this many rows on top
+/// of its index lookup (see `schema.rs`, version 4).
+pub(crate) const FTS_BATCH: i64 = 2000;
+
+/// Adds every row above the watermark to `messages_fts` and moves the watermark to the
+/// last row, if at least `batch` rows are waiting. Runs inside the group's transaction, so
+/// the index and the watermark always agree. One large batch makes one large FTS5 segment
+/// instead of one small segment (and its merges) per group.
+pub(crate) fn index_backlog(tx: &Connection, batch: i64) -> rusqlite::Result<()> {
+    let (upto, last): (i64, i64) = tx
+        .prepare_cached(
+            "SELECT upto, (SELECT coalesce(max(rowid), 0) FROM messages)
+             FROM hookline_fts_watermark WHERE id = 1",
+        )?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    if last - upto < batch.max(1) {
+        return Ok(());
+    }
+    tx.prepare_cached(
+        "INSERT INTO messages_fts (rowid, text_folded)
+         SELECT rowid, text_folded FROM messages
+         WHERE rowid > ?1 AND rowid <= ?2 AND text_folded IS NOT NULL",
+    )?
+    .execute(params![upto, last])?;
+    tx.prepare_cached("UPDATE hookline_fts_watermark SET upto = ?1 WHERE id = 1")?
+        .execute([last])?;
+    Ok(())
 }
 
 /// What one group adds to the statistics tables.
