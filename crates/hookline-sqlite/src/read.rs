@@ -213,16 +213,22 @@ fn buckets_of(key: &str) -> (&str, &str) {
     (key.get(..13).unwrap_or(key), key.get(..10).unwrap_or(key))
 }
 
-/// Rows with `ts_key >= since`: the rows of `since`'s own hour from the index, the later
-/// hours of its day from `hookline_hours`, the later days from `hookline_days`.
-fn count_since(conn: &Connection, since: &str) -> rusqlite::Result<u64> {
-    let (hour, day) = buckets_of(since);
-    let in_hour: i64 = conn
+/// Rows from `since` to the end of its hour bucket `hour`, counted in the `ts_key` index.
+fn count_rest_of_hour(conn: &Connection, since: &str, hour: &str) -> rusqlite::Result<u64> {
+    let n: i64 = conn
         .prepare_cached(
             "SELECT count(*) FROM messages INDEXED BY messages_by_ts
              WHERE ts_key >= ?1 AND ts_key < ?2 || ';'",
         )?
         .query_row(params![since, hour], |r| r.get(0))?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Rows with `ts_key >= since`: the rows of `since`'s own hour from the index, the later
+/// hours of its day from `hookline_hours`, the later days from `hookline_days`.
+fn count_since(conn: &Connection, since: &str) -> rusqlite::Result<u64> {
+    let (hour, day) = buckets_of(since);
+    let in_hour = count_rest_of_hour(conn, since, hour)?;
     let in_day: i64 = conn
         .prepare_cached(
             "SELECT coalesce(sum(messages), 0) FROM hookline_hours
@@ -232,7 +238,7 @@ fn count_since(conn: &Connection, since: &str) -> rusqlite::Result<u64> {
     let later: i64 = conn
         .prepare_cached("SELECT coalesce(sum(messages), 0) FROM hookline_days WHERE day > ?1")?
         .query_row([day], |r| r.get(0))?;
-    Ok(u64::try_from(in_hour + in_day + later).unwrap_or(0))
+    Ok(in_hour + u64::try_from(in_day + later).unwrap_or(0))
 }
 
 /// Finds where the row at `offset` (counted from `since`, or from the start) lies: returns
@@ -246,13 +252,7 @@ fn seek_by_buckets(
     let mut after_day = String::new();
     if let Some(since) = since {
         let (hour, day) = buckets_of(since);
-        let in_hour: i64 = conn
-            .prepare_cached(
-                "SELECT count(*) FROM messages INDEXED BY messages_by_ts
-                 WHERE ts_key >= ?1 AND ts_key < ?2 || ';'",
-            )?
-            .query_row(params![since, hour], |r| r.get(0))?;
-        let in_hour = u64::try_from(in_hour).unwrap_or(0);
+        let in_hour = count_rest_of_hour(conn, since, hour)?;
         if offset < in_hour {
             return Ok((since.to_owned(), offset));
         }
