@@ -482,16 +482,7 @@ pub fn empty_store_has_null_stats_and_no_rows<S: MessageStore + ?Sized>(store: &
 /// Offset pages echo `limit` and `offset`, count every match, and carry a cursor only when
 /// rows follow; offsets past the end (up to `i64::MAX`) give empty pages.
 pub fn offset_pages_echo_and_count<S: MessageStore + ?Sized>(store: &S) {
-    let rows: Vec<Message> = (0..7)
-        .map(|i| {
-            message(
-                &format!("m{i}"),
-                A,
-                &format!("2025-01-15T10:00:0{i}Z"),
-                None,
-            )
-        })
-        .collect();
+    let rows = seconds_apart(7);
     insert_all(store, &rows);
     for limit in [1, 2, 3, 7, 100] {
         for offset in [0, 1, 5, 6, 7, 8, MAX_OFFSET] {
@@ -550,16 +541,7 @@ pub fn cursor_walk_equals_offset_walk<S: MessageStore + ?Sized>(store: &S) {
 
 /// A cursor keeps its place while rows are added before and after it.
 pub fn cursor_stays_valid_while_rows_are_added<S: MessageStore + ?Sized>(store: &S) {
-    let mut rows: Vec<Message> = (0..4)
-        .map(|i| {
-            message(
-                &format!("m{i}"),
-                A,
-                &format!("2025-01-15T10:00:0{i}Z"),
-                None,
-            )
-        })
-        .collect();
+    let mut rows = seconds_apart(4);
     insert_all(store, &rows);
     let q = query(Filter::default(), 2, PageStart::Offset(0));
     let page = list(store, &q);
@@ -589,4 +571,18 @@ pub fn cursor_stays_valid_while_rows_are_added<S: MessageStore + ?Sized>(store: 
 /// A fresh store is ready.
 pub fn a_fresh_store_is_ready<S: MessageStore + ?Sized>(store: &S) {
     stored(store.check_ready(), "check_ready");
+}
+
+/// `n` (at most 10) messages `m0`, `m1`, … from one sender, one second apart, without text.
+fn seconds_apart(n: usize) -> Vec<Message> {
+    (0..n)
+        .map(|i| {
+            message(
+                &format!("m{i}"),
+                A,
+                &format!("2025-01-15T10:00:0{i}Z"),
+                None,
+            )
+        })
+        .collect()
 }
