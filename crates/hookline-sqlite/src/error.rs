@@ -131,6 +131,11 @@ pub(crate) enum Closed {
     Poisoned,
 }
 
+/// A read allowed any effort answered nothing, which only a bounded read may do: a bug.
+#[derive(Debug, thiserror::Error)]
+#[error("a read with no effort bound gave no answer")]
+pub(crate) struct NoAnswer;
+
 /// A row read back from the database that is not a valid message.
 #[derive(Debug, thiserror::Error)]
 #[error("stored row {message_id:?} has an invalid {field}")]

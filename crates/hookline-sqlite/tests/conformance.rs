@@ -33,6 +33,12 @@ impl MessageStore for TempStore {
     fn check_ready(&self) -> Result<(), StoreError> {
         self.store.check_ready()
     }
+    fn list_now(&self, query: &ListQuery) -> Option<Result<Page<Message>, StoreError>> {
+        self.store.list_now(query)
+    }
+    fn stats_now(&self) -> Option<Result<Stats, StoreError>> {
+        self.store.stats_now()
+    }
 }
 
 /// A fresh, empty store in its own temporary folder.

@@ -633,6 +633,9 @@ fn same_q_answers(store: &SqliteStore, reference: &hookline_store::MemoryStore) 
                     let q = query(filter.clone(), limit, PageStart::Offset(offset));
                     let got = store.list(&q).unwrap();
                     let want = reference.list(&q).unwrap();
+                    if let Some(now) = store.list_now(&q) {
+                        assert_eq!(now.unwrap(), got, "list_now {needle:?} {from:?} {since:?}");
+                    }
                     let ids = |p: &hookline_query::Page<Message>| {
                         p.data
                             .iter()
@@ -779,4 +782,81 @@ fn a_version_3_database_gets_a_watermark_at_its_last_row() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
+}
+
+/// `list_now` answers on the caller's thread only what is cheap: shapes without `q` at
+/// once; a `q` once its total is kept and few rows were added since; never a `q` that must
+/// test rows one by one in a sender's rows or the table, nor a deep offset into a sender.
+/// Every answer it gives is `list`'s, also after rows were added.
+#[test]
+fn list_now_answers_cheap_reads_and_q_once_its_total_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_file(&dir.path().join("app.db"));
+    let reference = hookline_store::MemoryStore::new();
+    let mut next = 0;
+    let mut add = |n: usize| {
+        let batch: Vec<Message> = (next..next + n).map(numbered).collect();
+        next += n;
+        store.insert_many(batch.clone()).unwrap();
+        for m in batch {
+            reference.insert(m).unwrap();
+        }
+    };
+    add(3000);
+    let with = |from: Option<&str>, q: Option<&str>, offset: u64| {
+        let filter = Filter {
+            from: from.map(str::to_owned),
+            since: None,
+            q: q.map(str::to_owned),
+        };
+        query(filter, 20, PageStart::Offset(offset))
+    };
+    let answered_now = |q: &ListQuery| {
+        store.list_now(q).map(|page| {
+            let page = page.unwrap();
+            assert_eq!(page, reference.list(q).unwrap(), "{q:?}");
+            page
+        })
+    };
+    assert!(answered_now(&with(None, None, 0)).is_some());
+    assert!(answered_now(&with(None, None, 2500)).is_some());
+    assert!(answered_now(&with(Some("+15550000003"), None, 100)).is_some());
+    assert!(
+        answered_now(&with(Some("+15550000003"), None, 2500)).is_none(),
+        "a deep offset into one sender walks its index entries"
+    );
+    assert!(store.stats_now().is_some());
+
+    let kumquat = with(None, Some("KUMQUAT"), 0);
+    assert!(
+        answered_now(&kumquat).is_none(),
+        "the total of a new q needs a full count"
+    );
+    assert_eq!(
+        store.list(&kumquat).unwrap(),
+        reference.list(&kumquat).unwrap()
+    );
+    let kept = answered_now(&kumquat).expect("answered from the kept total");
+    add(300);
+    let caught_up = answered_now(&kumquat).expect("300 new rows are caught up at once");
+    assert!(
+        caught_up.total > kept.total,
+        "the new matching rows are counted"
+    );
+    add(2500);
+    assert!(
+        answered_now(&kumquat).is_none(),
+        "2,500 new rows are more than a bounded read catches up"
+    );
+    assert_eq!(
+        store.list(&kumquat).unwrap(),
+        reference.list(&kumquat).unwrap()
+    );
+    assert!(answered_now(&kumquat).is_some());
+
+    assert!(answered_now(&with(Some("+15550000003"), Some("kumquat"), 0)).is_none());
+    assert!(
+        answered_now(&with(None, Some("qu"), 0)).is_none(),
+        "no trigram: a scan"
+    );
 }

@@ -78,6 +78,24 @@ pub trait MessageStore: Send + Sync {
 
     /// `Ok` when the store answers and its schema is in place.
     fn check_ready(&self) -> Result<(), StoreError>;
+
+    /// Answers `query` on the calling thread, if this store can do so at once: in a short,
+    /// bounded time, without waiting for a lock or a connection. `None` means "not now":
+    /// call [`list`](Self::list) where blocking is allowed. An answer is exactly what
+    /// [`list`](Self::list) would return.
+    ///
+    /// Async callers use this to skip the hand-off to a blocking thread for cheap reads;
+    /// the default never answers.
+    fn list_now(&self, query: &ListQuery) -> Option<Result<Page<Message>, StoreError>> {
+        let _ = query;
+        None
+    }
+
+    /// [`stats`](Self::stats) on the calling thread, under the rules of
+    /// [`list_now`](Self::list_now). The default never answers.
+    fn stats_now(&self) -> Option<Result<Stats, StoreError>> {
+        None
+    }
 }
 
 impl<S: MessageStore + ?Sized> MessageStore for std::sync::Arc<S> {
@@ -92,5 +110,11 @@ impl<S: MessageStore + ?Sized> MessageStore for std::sync::Arc<S> {
     }
     fn check_ready(&self) -> Result<(), StoreError> {
         (**self).check_ready()
+    }
+    fn list_now(&self, query: &ListQuery) -> Option<Result<Page<Message>, StoreError>> {
+        (**self).list_now(query)
+    }
+    fn stats_now(&self) -> Option<Result<Stats, StoreError>> {
+        (**self).stats_now()
     }
 }

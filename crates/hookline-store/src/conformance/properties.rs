@@ -203,11 +203,19 @@ pub fn prop_lists_and_stats_match_reference<S: MessageStore>(factory: &dyn Fn() 
             let rows = insert_all(&store, &messages)?;
             for spec in &queries {
                 let q = spec.build(&messages);
+                let expected = reference::list(&rows, &q);
                 let page = store.list(&q).map_err(fail("list"))?;
-                prop_assert_eq!(page, reference::list(&rows, &q), "query {:?}", q);
+                prop_assert_eq!(&page, &expected, "query {:?}", q);
+                if let Some(now) = store.list_now(&q) {
+                    let now = now.map_err(fail("list_now"))?;
+                    prop_assert_eq!(now, expected, "list_now, query {:?}", q);
+                }
             }
             let stats = store.stats().map_err(fail("stats"))?;
-            prop_assert_eq!(stats, reference::stats(&rows));
+            prop_assert_eq!(&stats, &reference::stats(&rows));
+            if let Some(now) = store.stats_now() {
+                prop_assert_eq!(now.map_err(fail("stats_now"))?, stats);
+            }
             Ok(())
         },
         "prop_lists_and_stats_match_reference",
