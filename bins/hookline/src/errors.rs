@@ -6,13 +6,14 @@
 //! No variant carries message text or secrets.
 
 use std::error::Error as _;
+use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{ALLOW, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
-use hookline_domain::FieldError;
+use hookline_domain::{FieldError, Message};
 use hookline_signature::SignatureError;
-use hookline_store::StoreError;
+use hookline_store::{Inserted, MessageStore, StoreError};
 
 use crate::bodies::{Detail, ValidationErrors};
 
@@ -182,6 +183,41 @@ where
     match now {
         Some(answer) => store_answer(operation, answer),
         None => run_store_call(operation, call).await,
+    }
+}
+
+/// Inserts `message`, waiting for the durable outcome without holding a blocking thread
+/// when the store can queue it ([`MessageStore::insert_queued`]); otherwise on the blocking
+/// pool as in [`run_store_call`]. Not parking a blocking thread per in-flight insert saves
+/// a thread hand-off per request.
+///
+/// # Errors
+///
+/// [`ApiError::Storage`] when the store fails, drops the insert without an outcome, or the
+/// pool cannot run the call.
+pub async fn insert_message(
+    store: &Arc<dyn MessageStore>,
+    message: Message,
+) -> Result<Inserted, ApiError> {
+    let (tell, outcome) = tokio::sync::oneshot::channel();
+    let done = Box::new(move |inserted| {
+        // The request may be gone (client disconnected): nobody to tell.
+        let _ = tell.send(inserted);
+    });
+    match store.insert_queued(message, done) {
+        Ok(()) => match outcome.await {
+            Ok(inserted) => store_answer("insert", inserted),
+            Err(_) => store_answer(
+                "insert",
+                Err(StoreError::unavailable(
+                    "the store dropped the insert without an outcome",
+                )),
+            ),
+        },
+        Err(message) => {
+            let store = Arc::clone(store);
+            run_store_call("insert", move || store.insert(*message)).await
+        }
     }
 }
 

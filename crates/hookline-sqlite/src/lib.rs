@@ -126,7 +126,7 @@ use std::time::Duration;
 
 use hookline_domain::Message;
 use hookline_query::{ListQuery, Page, Stats};
-use hookline_store::{Inserted, MessageStore, StoreError};
+use hookline_store::{InsertDone, Inserted, MessageStore, StoreError};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags};
 
@@ -136,7 +136,7 @@ pub use schema::SCHEMA_VERSION;
 use crate::counts::CountCache;
 use crate::error::{Closed, NoAnswer, store_error};
 use crate::read::Effort;
-use crate::writer::Job;
+use crate::writer::{Job, Reply};
 
 /// Where the database lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -389,8 +389,9 @@ impl SqliteStore {
         let max_batch = config.max_batch;
         let write_failing = Arc::new(AtomicBool::new(false));
         let failing = Arc::clone(&write_failing);
+        // Thread names stay within Linux's 15 characters, so `top -H` and `perf` tell them apart.
         let writer = std::thread::Builder::new()
-            .name("hookline-sqlite-writer".to_owned())
+            .name("hookline-writer".to_owned())
             .spawn(move || writer::run(conn, queue, max_batch, checkpointer, failing))
             .map_err(|cause| SqliteError::CannotStartWriter { cause })?;
 
@@ -451,20 +452,25 @@ impl SqliteStore {
     /// write probe (see [`writer::Job`]).
     fn submit(&self, messages: Vec<Message>) -> Result<Vec<Inserted>, StoreError> {
         let (reply, answer) = mpsc::sync_channel(1);
-        {
-            let jobs = self
-                .jobs
-                .read()
-                .map_err(|_| StoreError::unavailable(Closed::Poisoned))?;
-            let Some(jobs) = jobs.as_ref() else {
-                return Err(StoreError::unavailable(Closed::ShutDown));
-            };
-            jobs.send(Job { messages, reply })
-                .map_err(|_| StoreError::unavailable(Closed::WriterGone))?;
-        }
+        self.enqueue(Job {
+            messages,
+            reply: Reply::Channel(reply),
+        })
+        .map_err(|(_, why)| StoreError::unavailable(why))?;
         answer
             .recv()
             .map_err(|_| StoreError::unavailable(Closed::WriterGone))?
+    }
+
+    /// Hands a job to the writer; a job it cannot take comes back with the reason.
+    fn enqueue(&self, job: Job) -> Result<(), (Job, Closed)> {
+        match self.jobs.read() {
+            Err(_) => Err((job, Closed::Poisoned)),
+            Ok(jobs) => match jobs.as_ref() {
+                Some(sender) => sender.send(job).map_err(|e| (e.0, Closed::WriterGone)),
+                None => Err((job, Closed::ShutDown)),
+            },
+        }
     }
 
     /// A pooled read connection, or `Unavailable` once shut down.
@@ -533,6 +539,19 @@ impl MessageStore for SqliteStore {
             .into_iter()
             .next()
             .ok_or_else(|| StoreError::internal(Closed::WriterGone))
+    }
+
+    /// Always queues: the writer calls `done` after the group's commit. A store that is
+    /// shut down (or whose writer is gone) calls `done` with `Unavailable` at once.
+    fn insert_queued(&self, message: Message, done: InsertDone) -> Result<(), Box<Message>> {
+        let job = Job {
+            messages: vec![message],
+            reply: Reply::Done(done),
+        };
+        if let Err((job, why)) = self.enqueue(job) {
+            job.reply.send(Err(StoreError::unavailable(why)));
+        }
+        Ok(())
     }
 
     fn list(&self, query: &ListQuery) -> Result<Page<Message>, StoreError> {

@@ -8,23 +8,48 @@ use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
 
 use hookline_domain::Message;
 use hookline_query::fold_case;
-use hookline_store::{Inserted, StoreError};
+use hookline_store::{InsertDone, Inserted, StoreError};
 use rusqlite::{Connection, TransactionBehavior, params};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::commit_trace;
-use crate::error::{kind_of, with_kind};
+use crate::error::{Closed, kind_of, with_kind};
 
 /// The answer a caller waits for: one outcome per message it sent.
-pub(crate) type Reply = Result<Vec<Inserted>, StoreError>;
+pub(crate) type Outcomes = Result<Vec<Inserted>, StoreError>;
+
+/// Where a job's outcome goes.
+pub(crate) enum Reply {
+    /// A caller blocked on the other end of a channel.
+    Channel(SyncSender<Outcomes>),
+    /// A caller that did not wait ([`MessageStore::insert_queued`](hookline_store::MessageStore::insert_queued)):
+    /// the outcome of its one message.
+    Done(InsertDone),
+}
+
+impl Reply {
+    /// Delivers the outcome; a caller that gave up waiting is no reason to stop.
+    pub(crate) fn send(self, outcomes: Outcomes) {
+        match self {
+            Self::Channel(channel) => {
+                let _ = channel.send(outcomes);
+            }
+            Self::Done(done) => done(outcomes.and_then(|mine| {
+                mine.into_iter()
+                    .next()
+                    .ok_or_else(|| StoreError::internal(Closed::WriterGone))
+            })),
+        }
+    }
+}
 
 /// One unit of work: messages from one caller and where to send the outcome. A job without
 /// messages is a write probe: its group dirties a page and commits even if nothing else
 /// changed, so its answer says whether the database can take writes right now.
 pub(crate) struct Job {
     pub(crate) messages: Vec<Message>,
-    pub(crate) reply: SyncSender<Reply>,
+    pub(crate) reply: Reply,
 }
 
 /// Commits between two nudges of the checkpointer.
@@ -97,8 +122,7 @@ pub(crate) fn run(
                 let mut outcomes = outcomes.into_iter();
                 for job in group {
                     let mine: Vec<Inserted> = outcomes.by_ref().take(job.messages.len()).collect();
-                    // A caller that gave up waiting is no reason to stop.
-                    let _ = job.reply.send(Ok(mine));
+                    job.reply.send(Ok(mine));
                 }
             }
             Err(e) => {
@@ -107,7 +131,7 @@ pub(crate) fn run(
                 let shared = Arc::new(e);
                 for job in group {
                     let err = with_kind(kind, GroupFailed(Arc::clone(&shared)));
-                    let _ = job.reply.send(Err(err));
+                    job.reply.send(Err(err));
                 }
             }
         }
@@ -134,7 +158,7 @@ impl Checkpointer {
     pub(crate) fn start(conn: Connection) -> std::io::Result<Self> {
         let (nudges, wake) = std::sync::mpsc::sync_channel::<()>(1);
         let thread = std::thread::Builder::new()
-            .name("hookline-sqlite-checkpoint".to_owned())
+            .name("hookline-ckpt".to_owned())
             .spawn(move || {
                 use std::sync::mpsc::RecvTimeoutError;
                 // Runs until the writer drops its end (`Disconnected`).
@@ -316,18 +340,17 @@ impl<'a> Delta<'a> {
         }
         let mut new_senders = 0_i64;
         {
-            let mut add_sender = tx.prepare_cached(
+            // One upsert per sender; the count it leaves equals this group's only for a
+            // sender seen for the first time.
+            let mut add = tx.prepare_cached(
                 "INSERT INTO hookline_senders (from_msisdn, messages) VALUES (?1, ?2)
-                 ON CONFLICT (from_msisdn) DO NOTHING",
-            )?;
-            let mut bump_sender = tx.prepare_cached(
-                "UPDATE hookline_senders SET messages = messages + ?2 WHERE from_msisdn = ?1",
+                 ON CONFLICT (from_msisdn) DO UPDATE SET messages = messages + excluded.messages
+                 RETURNING messages",
             )?;
             for (from, n) in &self.senders {
-                if add_sender.execute(params![from, n])? == 1 {
+                let now: i64 = add.query_row(params![from, n], |r| r.get(0))?;
+                if now == *n {
                     new_senders += 1;
-                } else {
-                    bump_sender.execute(params![from, n])?;
                 }
             }
         }

@@ -860,3 +860,24 @@ fn list_now_answers_cheap_reads_and_q_once_its_total_is_kept() {
         "no trigram: a scan"
     );
 }
+
+/// `insert_queued` returns at once and reports what `insert` would have: `Created`, then
+/// `Duplicate` for the same id, durable and visible once reported; after shutdown the
+/// outcome is `Unavailable`, reported at once.
+#[test]
+fn queued_inserts_report_their_outcome_after_the_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_file(&dir.path().join("app.db"));
+    let queue = |m: Message| {
+        let (tell, outcome) = std::sync::mpsc::channel();
+        let queued = store.insert_queued(m, Box::new(move |inserted| tell.send(inserted).unwrap()));
+        assert!(queued.is_ok(), "a SQLite store always queues");
+        outcome.recv_timeout(Duration::from_secs(10)).unwrap()
+    };
+    let m = message("q1", "+15550000001", "2025-01-01T00:00:00Z", Some("hi"));
+    assert_eq!(queue(m.clone()).unwrap(), Inserted::Created);
+    assert_eq!(store.stats().unwrap().total_messages, 1);
+    assert_eq!(queue(m.clone()).unwrap(), Inserted::Duplicate);
+    store.shutdown();
+    assert!(matches!(queue(m), Err(StoreError::Unavailable(_))));
+}

@@ -63,6 +63,10 @@ impl StoreError {
     }
 }
 
+/// Receives the outcome of [`MessageStore::insert_queued`], on whichever thread the store
+/// finishes the insert.
+pub type InsertDone = Box<dyn FnOnce(Result<Inserted, StoreError>) + Send>;
+
 /// A durable, exactly-once message store. Calls block; async callers run them on a
 /// blocking thread pool.
 pub trait MessageStore: Send + Sync {
@@ -78,6 +82,19 @@ pub trait MessageStore: Send + Sync {
 
     /// `Ok` when the store answers and its schema is in place.
     fn check_ready(&self) -> Result<(), StoreError>;
+
+    /// Queues `message` for insertion and returns without waiting; `done` receives what
+    /// [`insert`](Self::insert) would have returned, once the outcome is durable, on a
+    /// thread of the store's choosing (it must not block for long). `Err` hands `message`
+    /// back when this store cannot insert without blocking the caller: call
+    /// [`insert`](Self::insert) where blocking is allowed instead.
+    ///
+    /// Async callers use this to wait for a durable insert without holding a blocking
+    /// thread; the default never queues.
+    fn insert_queued(&self, message: Message, done: InsertDone) -> Result<(), Box<Message>> {
+        let _ = done;
+        Err(Box::new(message))
+    }
 
     /// Answers `query` on the calling thread, if this store can do so at once: in a short,
     /// bounded time, without waiting for a lock or a connection. `None` means "not now":
@@ -110,6 +127,9 @@ impl<S: MessageStore + ?Sized> MessageStore for std::sync::Arc<S> {
     }
     fn check_ready(&self) -> Result<(), StoreError> {
         (**self).check_ready()
+    }
+    fn insert_queued(&self, message: Message, done: InsertDone) -> Result<(), Box<Message>> {
+        (**self).insert_queued(message, done)
     }
     fn list_now(&self, query: &ListQuery) -> Option<Result<Page<Message>, StoreError>> {
         (**self).list_now(query)
