@@ -8,7 +8,9 @@
 //! of a durable insert is the commit; hookline therefore commits *groups*.
 //!
 //! - **One writer thread** owns the only write connection. [`MessageStore::insert`] sends
-//!   the message and a reply channel over a queue and waits. The writer takes the first
+//!   the message and a reply channel over a queue and waits
+//!   ([`MessageStore::insert_queued`] sends a callback instead and returns; the writer
+//!   calls it after the commit). The writer takes the first
 //!   queued job, drains whatever else is already queued (up to
 //!   [`SqliteConfig::max_batch`] messages), runs all of it in one `BEGIN IMMEDIATE`
 //!   transaction (`INSERT … ON CONFLICT(message_id) DO NOTHING`, `changes()` telling
@@ -44,6 +46,9 @@
 //!   WAL size), and commit/checkpoint histograms at shutdown. Off by default.
 //! - **Readers** come from an r2d2 pool of `query_only` connections. Every list or stats
 //!   call runs in one read transaction, so `total` and `data` come from one WAL snapshot.
+//!   [`MessageStore::list_now`] and [`MessageStore::stats_now`] take a reader only if one
+//!   is idle and answer only bounded reads (`read::Effort::Bounded`: index walks the page
+//!   bounds, a `q` whose total is kept); anything else is `None`, for the blocking call.
 //!
 //! # Schema (version 4, see `schema.rs`)
 //!
@@ -87,6 +92,10 @@
 //! - a deep `offset` without `from`/`q` skips whole days and hours with the same tables,
 //!   then at most one hour of index entries;
 //! - `from` + `since` counts an index range of that sender;
+//! - any `q`: the exact `total` is kept in memory per filter with the rowid it counted up
+//!   to (`counts.rs`), and a later read adds only the matching rows above that rowid —
+//!   rows are never updated or deleted and rowids only grow, so the kept count stays exact.
+//!   Counting from scratch:
 //! - `q` of three characters or more (without `from`): `total` is a count of the trigram
 //!   index's matches plus the scanned rows above the watermark (joined to `messages` for
 //!   `since`); the page is either a walk of the
