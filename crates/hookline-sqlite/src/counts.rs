@@ -15,14 +15,19 @@
 //! So "`n` rows with rowid ≤ `upto` match this filter" stays true forever, and a later
 //! snapshot's exact total is `n` plus a count of its rows above `upto` — a rowid range,
 //! scanned with the same conditions. An entry is only used by a snapshot that sees at
-//! least up to its `upto`; a snapshot that sees less (older, or a database whose last rows
-//! were removed by hand) counts from scratch.
+//! least up to its `upto`; an older snapshot counts from scratch. The counts live as long
+//! as the store: rows changed or removed behind hookline's back (by hand, while it runs)
+//! are not noticed until a restart.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 /// Entries kept at most; when full, the map is emptied and refills with what is asked.
 const CAPACITY: usize = 1024;
+
+/// Longest key (needle, sender and `since` together, in bytes) that is kept, so that the
+/// cache holds at most `CAPACITY` × this much text; longer filters are counted every time.
+const MAX_KEY_BYTES: usize = 256;
 
 /// Above this many new rows, a full count is not slower than counting the new rows by
 /// scanning them, so the entry is recounted from scratch.
@@ -56,8 +61,15 @@ impl CountCache {
         entries.get(key).copied().filter(|c| c.upto <= last)
     }
 
-    /// Records a count, unless a newer one for the same key is already kept.
+    /// Records a count, unless a newer one for the same key is already kept or the key is
+    /// longer than [`MAX_KEY_BYTES`].
     pub(crate) fn keep(&self, key: CountKey, counted: Counted) {
+        let bytes = key.needle.len()
+            + key.from.as_ref().map_or(0, String::len)
+            + key.since.as_ref().map_or(0, String::len);
+        if bytes > MAX_KEY_BYTES {
+            return;
+        }
         let Ok(mut entries) = self.entries.lock() else {
             return;
         };
@@ -108,6 +120,14 @@ mod tests {
             cache.usable(&key("abc"), 300),
             Some(Counted { rows: 9, upto: 200 })
         );
+    }
+
+    #[test]
+    fn a_long_filter_is_not_kept() {
+        let cache = CountCache::default();
+        let long = "x".repeat(MAX_KEY_BYTES + 1);
+        cache.keep(key(&long), Counted { rows: 1, upto: 1 });
+        assert_eq!(cache.usable(&key(&long), 1), None);
     }
 
     #[test]

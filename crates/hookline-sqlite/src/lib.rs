@@ -47,8 +47,10 @@
 //! - **Readers** come from an r2d2 pool of `query_only` connections. Every list or stats
 //!   call runs in one read transaction, so `total` and `data` come from one WAL snapshot.
 //!   [`MessageStore::list_now`] and [`MessageStore::stats_now`] take a reader only if one
-//!   is idle and answer only bounded reads (`read::Effort::Bounded`: index walks the page
-//!   bounds, a `q` whose total is kept); anything else is `None`, for the blocking call.
+//!   is idle, attempt only reads expected to be cheap (`read::Effort::Bounded`: no `q`, or
+//!   a `q` whose total is kept), and give SQLite a fixed instruction budget (a progress
+//!   handler) past which the read is interrupted; anything else is `None`, for the
+//!   blocking call.
 //!
 //! # Schema (version 4, see `schema.rs`)
 //!
@@ -496,10 +498,14 @@ impl SqliteStore {
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let conn = self.reader()?;
-        Self::read_on(conn, f)
+        Self::read_on(&conn, f)
     }
 
-    /// [`read`](Self::read) if a pooled reader is idle right now; `None` otherwise.
+    /// [`read`](Self::read) if a pooled reader is idle right now, with a hard bound on its
+    /// work: SQLite interrupts the read after [`MAX_BOUNDED_STEPS`] ×
+    /// [`PROGRESS_INTERVAL`] virtual-machine instructions, and the answer is then `None`
+    /// (the caller runs the read where blocking is allowed). `None` also when no reader is
+    /// idle, or for an in-memory database.
     fn read_now<T>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
@@ -510,28 +516,83 @@ impl SqliteStore {
         // An in-memory database has no WAL: its readers wait for the writer's lock.
         self.folder.as_ref()?;
         let conn = self.readers.try_get()?;
-        Some(Self::read_on(conn, f))
+        let interrupted = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&interrupted);
+        let mut calls = 0_u32;
+        // Interrupts once; after that it lets the `ROLLBACK` that ends the read run.
+        let budget = move || {
+            if flag.load(Ordering::Relaxed) {
+                return false;
+            }
+            calls += 1;
+            let stop = calls > MAX_BOUNDED_STEPS;
+            flag.store(stop, Ordering::Relaxed);
+            stop
+        };
+        conn.progress_handler(PROGRESS_INTERVAL, Some(budget))
+            .ok()?;
+        let answer = Self::read_on(&conn, f);
+        let removed = conn.progress_handler(0, None::<fn() -> bool>);
+        if interrupted.load(Ordering::Relaxed) || removed.is_err() {
+            return None;
+        }
+        Some(answer)
     }
 
     /// Runs `f` on `conn` inside one read transaction.
     fn read_on<T>(
-        conn: r2d2::PooledConnection<SqliteConnectionManager>,
+        conn: &Connection,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        // Cached `BEGIN`/`ROLLBACK` statements rather than `Connection::transaction`, which
-        // parses both again on every call (~4% of a list request's CPU).
-        let run = |conn: &Connection, sql: &str| conn.prepare_cached(sql)?.execute([]);
         if !conn.is_autocommit() {
             // Left open by a failed `ROLLBACK` on an earlier call.
-            run(&conn, "ROLLBACK").map_err(store_error)?;
+            end_read(conn).map_err(store_error)?;
         }
-        run(&conn, "BEGIN").map_err(store_error)?;
-        let out = f(&conn);
-        // Nothing was written; ending the transaction only releases the snapshot.
-        let ended = run(&conn, "ROLLBACK");
-        let out = out?;
-        ended.map_err(store_error)?;
+        // Cached `BEGIN`/`ROLLBACK` statements rather than `Connection::transaction`, which
+        // parses both again on every call (~4% of a list request's CPU).
+        conn.prepare_cached("BEGIN")
+            .and_then(|mut begin| begin.execute([]))
+            .map_err(store_error)?;
+        let snapshot = ReadSnapshot { conn, open: true };
+        let out = f(conn)?;
+        snapshot.end().map_err(store_error)?;
         Ok(out)
+    }
+}
+
+/// Virtual-machine instructions between two progress callbacks of a bounded read.
+const PROGRESS_INTERVAL: std::ffi::c_int = 1_000;
+
+/// Progress callbacks after which a bounded read is interrupted: 100,000 instructions,
+/// a few milliseconds at most. Every bounded shape of the benchmark needs a fraction of it.
+const MAX_BOUNDED_STEPS: u32 = 100;
+
+/// Ends a read transaction (nothing was written; this only releases the snapshot).
+fn end_read(conn: &Connection) -> rusqlite::Result<()> {
+    conn.prepare_cached("ROLLBACK")?.execute([]).map(drop)
+}
+
+/// An open read transaction, ended when dropped — also when the read fails or panics, so
+/// no pooled connection keeps an old snapshot (which would stop checkpoints from ever
+/// completing).
+struct ReadSnapshot<'c> {
+    conn: &'c Connection,
+    open: bool,
+}
+
+impl ReadSnapshot<'_> {
+    /// Ends the transaction, reporting a failure.
+    fn end(mut self) -> rusqlite::Result<()> {
+        self.open = false;
+        end_read(self.conn)
+    }
+}
+
+impl Drop for ReadSnapshot<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = end_read(self.conn);
+        }
     }
 }
 
@@ -573,8 +634,9 @@ impl MessageStore for SqliteStore {
     }
 
     /// Answers when a pooled reader is idle (no waiting for a connection; in WAL mode a
-    /// reader takes no lock a writer holds) and the query's cost is bounded: every shape
-    /// without `q`, and a `q` whose total is kept — see `read::Effort::Bounded`.
+    /// reader takes no lock a writer holds) and the read finishes within a fixed SQLite
+    /// instruction budget; attempted for shapes without `q` and for a `q` whose total is
+    /// kept — see `read::Effort::Bounded`.
     fn list_now(&self, query: &ListQuery) -> Option<Result<Page<Message>, StoreError>> {
         self.read_now(|conn| read::list(conn, query, &self.counts, Effort::Bounded))
             .and_then(Result::transpose)

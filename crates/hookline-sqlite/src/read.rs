@@ -26,10 +26,13 @@ pub(crate) enum Effort {
     Any,
     /// Only a short, bounded amount (on the caller's async thread); a read that would need
     /// more gives up before its expensive part and is answered with [`Effort::Any`]
-    /// elsewhere. Bounded reads: every index range walk whose length the page bounds; an
-    /// `offset` into one sender's rows of at most [`MAX_BOUNDED_ROWS`]; a `q` whose total is
-    /// kept (see `counts.rs`) with at most [`MAX_BOUNDED_ROWS`] rows to catch up and whose
-    /// page is expected to read at most that many rows.
+    /// elsewhere. Attempted: shapes without `q` (except an `offset` of more than
+    /// [`MAX_BOUNDED_ROWS`] into one sender's rows), and a `q` whose total is kept (see
+    /// `counts.rs`) with at most [`MAX_BOUNDED_ROWS`] rows to catch up and whose page is a
+    /// walk of the list order expected to test at most that many rows. What bounds them
+    /// for sure is the instruction budget `SqliteStore::read_now` gives SQLite: a read
+    /// that runs past it (a `since` hour or a sender holding many rows, matches bunched at
+    /// one end) is interrupted and answered with [`Effort::Any`] instead.
     Bounded,
 }
 
@@ -99,7 +102,11 @@ pub(crate) fn list(
         .map_err(store_error)?;
         let wanted = offset.saturating_add(fetch.unsigned_abs());
         let walk = wanted.saturating_mul(in_scope) / total.max(1);
-        if effort == Effort::Bounded && matches.min(walk) > MAX_BOUNDED_ROWS {
+        // A bounded read only walks: one FTS5 lookup can cost as much as a full count (it
+        // loads each trigram's whole position list) and cannot be interrupted midway. The
+        // walk's estimate assumes matches spread evenly; the instruction budget of a
+        // bounded read (see `SqliteStore::read_now`) catches the case where they are not.
+        if effort == Effort::Bounded && (matches <= walk || walk > MAX_BOUNDED_ROWS) {
             return Ok(None);
         }
         if matches <= walk {

@@ -35,11 +35,16 @@ impl Reply {
             Self::Channel(channel) => {
                 let _ = channel.send(outcomes);
             }
-            Self::Done(done) => done(outcomes.and_then(|mine| {
-                mine.into_iter()
-                    .next()
-                    .ok_or_else(|| StoreError::internal(Closed::WriterGone))
-            })),
+            Self::Done(done) => {
+                let outcome = outcomes.and_then(|mine| {
+                    mine.into_iter()
+                        .next()
+                        .ok_or_else(|| StoreError::internal(Closed::WriterGone))
+                });
+                // The callback runs on the writer thread: a panic in it must not end the
+                // writer (and with it every later insert).
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| done(outcome)));
+            }
         }
     }
 }

@@ -881,3 +881,59 @@ fn queued_inserts_report_their_outcome_after_the_commit() {
     store.shutdown();
     assert!(matches!(queue(m), Err(StoreError::Unavailable(_))));
 }
+
+/// A bounded read that runs past its instruction budget is interrupted and declined, and
+/// the store still answers it in full with `list`. Here a kept `q` total makes the page
+/// look cheap (the estimate assumes matches spread evenly: 1,500 in 30,000 rows, so ~420
+/// rows to test for a page of 20), but every match is among the newest rows, so the walk
+/// from the oldest row would test 28,500 of them.
+#[test]
+fn a_bounded_read_past_its_budget_is_declined_not_truncated() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_file(&dir.path().join("app.db"));
+    let rows: Vec<Message> = (0..30_000)
+        .map(|n| {
+            let text = if n >= 28_500 {
+                "zebra crossing"
+            } else {
+                "plain text"
+            };
+            message(
+                &format!("b{n:05}"),
+                "+15550000001",
+                &format!(
+                    "2025-01-01T{:02}:{:02}:{:02}Z",
+                    n / 3600,
+                    n / 60 % 60,
+                    n % 60
+                ),
+                Some(text),
+            )
+        })
+        .collect();
+    for chunk in rows.chunks(5_000) {
+        store.insert_many(chunk.to_vec()).unwrap();
+    }
+    let zebra = query(
+        Filter {
+            from: None,
+            since: None,
+            q: Some("zebra".to_owned()),
+        },
+        20,
+        PageStart::Offset(0),
+    );
+    let page = store.list(&zebra).unwrap();
+    assert_eq!(page.total, 1_500);
+    assert_eq!(page.data[0].message_id().as_str(), "b28500");
+    assert!(
+        store.list_now(&zebra).is_none(),
+        "the walk runs past the budget and is declined"
+    );
+    // A cheap read on the same store is still answered at once.
+    let first = query(Filter::default(), 20, PageStart::Offset(0));
+    assert_eq!(
+        store.list_now(&first).unwrap().unwrap(),
+        store.list(&first).unwrap()
+    );
+}
