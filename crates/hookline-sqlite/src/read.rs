@@ -254,6 +254,7 @@ fn count(
         Effort::Bounded => i64::try_from(MAX_BOUNDED_ROWS).unwrap_or(i64::MAX),
     };
     let rows = match counts.usable(&key, last) {
+        Some(kept) if kept.upto == last => kept.rows,
         Some(kept) if last - kept.upto <= max_catch_up => {
             kept.rows + count_after(conn, shape, kept.upto)?
         }
