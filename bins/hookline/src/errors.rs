@@ -164,9 +164,9 @@ where
 }
 
 /// A read the store may answer on the async worker: `now` is its `*_now` answer (bounded,
-/// no waiting — see [`MessageStore::list_now`]);
-/// without one, `call` runs on the blocking pool as in [`run_store_call`]. Skipping the
-/// hand-off to a blocking thread measured 15–25% of a cheap read's CPU.
+/// no waiting — see [`MessageStore::list_now`]); without one, `call` runs on the blocking
+/// pool as in [`run_store_call`]. Skipping the hand-off to a blocking thread measured
+/// 15–25% of a cheap read's CPU.
 ///
 /// # Errors
 ///
