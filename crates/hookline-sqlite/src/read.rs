@@ -328,14 +328,28 @@ fn buckets_of(key: &str) -> (&str, &str) {
 }
 
 /// Counts the rows from `since` (`?1`) to the end of its hour bucket (`?2`, its prefix) in
-/// the `ts_key` index.
-const REST_OF_HOUR: &str = "SELECT count(*) FROM messages INDEXED BY messages_by_ts
-     WHERE ts_key >= ?1 AND ts_key < ?2 || ';'";
+/// the `ts_key` index. A macro so that [`COUNT_SINCE`] is built at compile time.
+macro_rules! rest_of_hour {
+    () => {
+        "SELECT count(*) FROM messages INDEXED BY messages_by_ts
+         WHERE ts_key >= ?1 AND ts_key < ?2 || ';'"
+    };
+}
+
+/// [`count_since`] in one statement (`?1` since, `?2` its hour, `?3` its day): statements,
+/// not rows, are most of its cost.
+const COUNT_SINCE: &str = concat!(
+    "SELECT (",
+    rest_of_hour!(),
+    ") + (SELECT coalesce(sum(messages), 0) FROM hookline_hours
+          WHERE hour > ?2 AND hour < ?3 || 'U')
+       + (SELECT coalesce(sum(messages), 0) FROM hookline_days WHERE day > ?3)"
+);
 
 /// Rows from `since` to the end of its hour bucket `hour`, counted in the `ts_key` index.
 fn count_rest_of_hour(conn: &Connection, since: &str, hour: &str) -> rusqlite::Result<u64> {
     let n: i64 = conn
-        .prepare_cached(REST_OF_HOUR)?
+        .prepare_cached(rest_of_hour!())?
         .query_row(params![since, hour], |r| r.get(0))?;
     Ok(u64::try_from(n).unwrap_or(0))
 }
@@ -344,14 +358,8 @@ fn count_rest_of_hour(conn: &Connection, since: &str, hour: &str) -> rusqlite::R
 /// hours of its day from `hookline_hours`, the later days from `hookline_days`.
 fn count_since(conn: &Connection, since: &str) -> rusqlite::Result<u64> {
     let (hour, day) = buckets_of(since);
-    // One statement for the three parts: statements, not rows, are most of its cost.
     let n: i64 = conn
-        .prepare_cached(&format!(
-            "SELECT ({REST_OF_HOUR})
-                  + (SELECT coalesce(sum(messages), 0) FROM hookline_hours
-                     WHERE hour > ?2 AND hour < ?3 || 'U')
-                  + (SELECT coalesce(sum(messages), 0) FROM hookline_days WHERE day > ?3)"
-        ))?
+        .prepare_cached(COUNT_SINCE)?
         .query_row(params![since, hour, day], |r| r.get(0))?;
     Ok(u64::try_from(n).unwrap_or(0))
 }

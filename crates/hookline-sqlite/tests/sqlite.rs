@@ -675,6 +675,22 @@ fn watermark(path: &Path) -> (i64, i64) {
         .unwrap()
 }
 
+/// Inserts messages `numbered(from)` up to `numbered(from + n - 1)` into both stores in
+/// one group; returns the next number.
+fn insert_numbered(
+    store: &SqliteStore,
+    reference: &hookline_store::MemoryStore,
+    from: usize,
+    n: usize,
+) -> usize {
+    let batch: Vec<Message> = (from..from + n).map(numbered).collect();
+    store.insert_many(batch.clone()).unwrap();
+    for m in batch {
+        reference.insert(m).unwrap();
+    }
+    from + n
+}
+
 fn numbered(n: usize) -> Message {
     let text = match n % 7 {
         0 => None,
@@ -706,14 +722,7 @@ fn q_finds_rows_on_both_sides_of_the_full_text_watermark() {
     let store = open_file(&path);
     let reference = hookline_store::MemoryStore::new();
     let mut next = 0;
-    let mut add = |n: usize| {
-        let batch: Vec<Message> = (next..next + n).map(numbered).collect();
-        next += n;
-        store.insert_many(batch.clone()).unwrap();
-        for m in batch {
-            reference.insert(m).unwrap();
-        }
-    };
+    let mut add = |n: usize| next = insert_numbered(&store, &reference, next, n);
     add(1500);
     assert_eq!(
         watermark(&path),
@@ -794,14 +803,7 @@ fn list_now_answers_cheap_reads_and_q_once_its_total_is_kept() {
     let store = open_file(&dir.path().join("app.db"));
     let reference = hookline_store::MemoryStore::new();
     let mut next = 0;
-    let mut add = |n: usize| {
-        let batch: Vec<Message> = (next..next + n).map(numbered).collect();
-        next += n;
-        store.insert_many(batch.clone()).unwrap();
-        for m in batch {
-            reference.insert(m).unwrap();
-        }
-    };
+    let mut add = |n: usize| next = insert_numbered(&store, &reference, next, n);
     add(3000);
     let with = |from: Option<&str>, q: Option<&str>, offset: u64| {
         let filter = Filter {
