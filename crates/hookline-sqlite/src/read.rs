@@ -31,7 +31,7 @@ pub(crate) enum Effort {
     /// `counts.rs`) with at most [`MAX_BOUNDED_ROWS`] rows to catch up and whose page is a
     /// walk of the list order expected to test at most that many rows. What bounds them
     /// for sure is the instruction budget `SqliteStore::read_now` gives SQLite: a read
-    /// that runs past it (a `since` hour or a sender holding many rows, matches bunched at
+    /// that runs past it (a `since` minute or a sender holding many rows, matches bunched at
     /// one end) is interrupted and answered with [`Effort::Any`] instead.
     Bounded,
 }
@@ -115,7 +115,8 @@ pub(crate) fn list(
             page(conn, &shape, None, cursor, fetch, offset)?
         }
     } else if cursor.is_none() && from.is_none() && q.is_none() && offset > 0 {
-        // Skip whole hours and days with the bucket counts, then the rest in the index.
+        // Skip whole days, hours and minutes with the bucket counts, then the rest in the
+        // index.
         let (start_key, rest) = seek_by_buckets(conn, shape.since, offset).map_err(store_error)?;
         let starting = Shape {
             since: Some(&start_key),
@@ -322,109 +323,169 @@ fn count_uncached(
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
-/// `ts_key` bounds of the hour and day a key falls in: (hour, day) prefixes.
-fn buckets_of(key: &str) -> (&str, &str) {
-    (key.get(..13).unwrap_or(key), key.get(..10).unwrap_or(key))
+/// The `ts_key` prefixes of the bucket counts a key falls in.
+struct Buckets<'k> {
+    /// `YYYY-MM-DDTHH:MM`, a row of `hookline_minutes`.
+    minute: &'k str,
+    /// `YYYY-MM-DDTHH`, a row of `hookline_hours`.
+    hour: &'k str,
+    /// `YYYY-MM-DD`, a row of `hookline_days`.
+    day: &'k str,
 }
 
-/// Counts the rows from `since` (`?1`) to the end of its hour bucket (`?2`, its prefix) in
-/// the `ts_key` index. A macro so that [`COUNT_SINCE`] is built at compile time.
-macro_rules! rest_of_hour {
+impl<'k> Buckets<'k> {
+    fn of(key: &'k str) -> Self {
+        let prefix = |n: usize| key.get(..n).unwrap_or(key);
+        Self {
+            minute: prefix(16),
+            hour: prefix(13),
+            day: prefix(10),
+        }
+    }
+}
+
+/// Counts the rows from `since` (`?1`) to the end of its minute bucket (`?2`, its prefix;
+/// every key in it continues with `:`, below `;`) in the `ts_key` index. A macro so that
+/// [`COUNT_SINCE`] is built at compile time.
+macro_rules! rest_of_minute {
     () => {
         "SELECT count(*) FROM messages INDEXED BY messages_by_ts
          WHERE ts_key >= ?1 AND ts_key < ?2 || ';'"
     };
 }
 
-/// [`count_since`] in one statement (`?1` since, `?2` its hour, `?3` its day): statements,
-/// not rows, are most of its cost.
+/// [`count_since`] in one statement (`?1` since, `?2` its minute, `?3` its hour, `?4` its
+/// day): statements, not rows, are most of its cost. A day's hours continue it with `T`,
+/// below `U`; an hour's minutes continue it with `:`, below `;`.
 const COUNT_SINCE: &str = concat!(
     "SELECT (",
-    rest_of_hour!(),
-    ") + (SELECT coalesce(sum(messages), 0) FROM hookline_hours
-          WHERE hour > ?2 AND hour < ?3 || 'U')
-       + (SELECT coalesce(sum(messages), 0) FROM hookline_days WHERE day > ?3)"
+    rest_of_minute!(),
+    ") + (SELECT coalesce(sum(messages), 0) FROM hookline_minutes
+          WHERE minute > ?2 AND minute < ?3 || ';')
+       + (SELECT coalesce(sum(messages), 0) FROM hookline_hours
+          WHERE hour > ?3 AND hour < ?4 || 'U')
+       + (SELECT coalesce(sum(messages), 0) FROM hookline_days WHERE day > ?4)"
 );
 
-/// Rows from `since` to the end of its hour bucket `hour`, counted in the `ts_key` index.
-fn count_rest_of_hour(conn: &Connection, since: &str, hour: &str) -> rusqlite::Result<u64> {
+/// Rows from `since` to the end of its minute bucket `minute`, counted in the `ts_key`
+/// index.
+fn count_rest_of_minute(conn: &Connection, since: &str, minute: &str) -> rusqlite::Result<u64> {
     let n: i64 = conn
-        .prepare_cached(rest_of_hour!())?
-        .query_row(params![since, hour], |r| r.get(0))?;
+        .prepare_cached(rest_of_minute!())?
+        .query_row(params![since, minute], |r| r.get(0))?;
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
-/// Rows with `ts_key >= since`: the rows of `since`'s own hour from the index, the later
-/// hours of its day from `hookline_hours`, the later days from `hookline_days`.
+/// Rows with `ts_key >= since`: the rows of `since`'s own minute from the index, the later
+/// minutes of its hour, hours of its day and days from the bucket tables.
 fn count_since(conn: &Connection, since: &str) -> rusqlite::Result<u64> {
-    let (hour, day) = buckets_of(since);
+    let b = Buckets::of(since);
     let n: i64 = conn
         .prepare_cached(COUNT_SINCE)?
-        .query_row(params![since, hour, day], |r| r.get(0))?;
+        .query_row(params![since, b.minute, b.hour, b.day], |r| r.get(0))?;
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
 /// Finds where the row at `offset` (counted from `since`, or from the start) lies: returns
 /// a `ts_key` lower bound and how many rows past that bound still need skipping — fewer
-/// than one hour's rows. The bound `~` means "past the end".
+/// than one minute's rows. The bound `~` means "past the end".
 fn seek_by_buckets(
     conn: &Connection,
     since: Option<&str>,
     mut offset: u64,
 ) -> rusqlite::Result<(String, u64)> {
-    let mut after_day = String::new();
+    let mut after_day = "";
     if let Some(since) = since {
-        let (hour, day) = buckets_of(since);
-        let in_hour = count_rest_of_hour(conn, since, hour)?;
-        if offset < in_hour {
+        let b = Buckets::of(since);
+        let in_minute = count_rest_of_minute(conn, since, b.minute)?;
+        if offset < in_minute {
             return Ok((since.to_owned(), offset));
         }
-        offset -= in_hour;
-        if let Some(found) = seek_hours(conn, hour, day, &mut offset)? {
-            return Ok((found, offset));
+        offset -= in_minute;
+        match seek_within(conn, Level::Minute, b.minute, b.hour, offset)? {
+            Seek::Found(minute, rest) => return Ok((minute, rest)),
+            Seek::Past(left) => offset = left,
         }
-        day.clone_into(&mut after_day);
+        match seek_within(conn, Level::Hour, b.hour, b.day, offset)? {
+            Seek::Found(hour, rest) => return within_hour(conn, hour, rest),
+            Seek::Past(left) => offset = left,
+        }
+        after_day = b.day;
     }
     let mut days =
         conn.prepare_cached("SELECT day, messages FROM hookline_days WHERE day > ?1 ORDER BY day")?;
-    let mut rows = days.query([&after_day])?;
+    let mut rows = days.query([after_day])?;
     while let Some(row) = rows.next()? {
-        let day: String = row.get(0)?;
         let n = u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0);
         if offset < n {
+            let day: String = row.get(0)?;
             drop(rows);
-            if let Some(found) = seek_hours(conn, &day, &day, &mut offset)? {
-                return Ok((found, offset));
-            }
-            // Counts disagree (cannot happen inside one snapshot): fall back to the day.
-            return Ok((day, offset));
+            return match seek_within(conn, Level::Hour, &day, &day, offset)? {
+                Seek::Found(hour, rest) => within_hour(conn, hour, rest),
+                // Counts disagree (cannot happen inside one snapshot): walk the day.
+                Seek::Past(_) => Ok((day, offset)),
+            };
         }
         offset -= n;
     }
     Ok((ABOVE_ALL_KEYS.to_owned(), 0))
 }
 
-/// Walks the hours of `day` after `after_hour`, subtracting their counts from `offset`
-/// until one holds the target row; returns that hour's prefix.
-fn seek_hours(
+/// The minute of `hour` holding the row `offset` rows into the hour, and the rows to skip
+/// inside that minute.
+fn within_hour(conn: &Connection, hour: String, offset: u64) -> rusqlite::Result<(String, u64)> {
+    let found = match seek_within(conn, Level::Minute, &hour, &hour, offset)? {
+        Seek::Found(minute, rest) => (minute, rest),
+        // Counts disagree (cannot happen inside one snapshot): walk the hour.
+        Seek::Past(_) => (hour, offset),
+    };
+    Ok(found)
+}
+
+/// A bucket table below the days.
+#[derive(Clone, Copy)]
+enum Level {
+    Hour,
+    Minute,
+}
+
+/// What [`seek_within`] found.
+enum Seek {
+    /// The bucket holding the target row, and the rows to skip inside it.
+    Found(String, u64),
+    /// Every bucket was skipped; the offset left after them.
+    Past(u64),
+}
+
+/// Walks the buckets of `level` after `after` inside `parent` (an hour's minutes or a
+/// day's hours), subtracting their counts from `offset` until one holds the target row.
+fn seek_within(
     conn: &Connection,
-    after_hour: &str,
-    day: &str,
-    offset: &mut u64,
-) -> rusqlite::Result<Option<String>> {
-    let mut hours = conn.prepare_cached(
-        "SELECT hour, messages FROM hookline_hours
-         WHERE hour > ?1 AND hour < ?2 || 'U' ORDER BY hour",
-    )?;
-    let mut rows = hours.query(params![after_hour, day])?;
+    level: Level,
+    after: &str,
+    parent: &str,
+    mut offset: u64,
+) -> rusqlite::Result<Seek> {
+    let sql = match level {
+        Level::Hour => {
+            "SELECT hour, messages FROM hookline_hours
+             WHERE hour > ?1 AND hour < ?2 || 'U' ORDER BY hour"
+        }
+        Level::Minute => {
+            "SELECT minute, messages FROM hookline_minutes
+             WHERE minute > ?1 AND minute < ?2 || ';' ORDER BY minute"
+        }
+    };
+    let mut buckets = conn.prepare_cached(sql)?;
+    let mut rows = buckets.query(params![after, parent])?;
     while let Some(row) = rows.next()? {
         let n = u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0);
-        if *offset < n {
-            return Ok(Some(row.get(0)?));
+        if offset < n {
+            return Ok(Seek::Found(row.get(0)?, offset));
         }
-        *offset -= n;
+        offset -= n;
     }
-    Ok(None)
+    Ok(Seek::Past(offset))
 }
 
 /// Reads up to `fetch` matching rows in list order, after `cursor` or skipping `offset`.
@@ -500,7 +561,7 @@ fn page(
     };
     let mut stmt = conn.prepare_cached(&sql).map_err(store_error)?;
     let mut rows = stmt.query(params_from_iter(args)).map_err(store_error)?;
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(usize::try_from(fetch).unwrap_or(0));
     while let Some(row) = rows.next().map_err(store_error)? {
         out.push(message_from_row(row)?);
     }

@@ -318,6 +318,7 @@ struct Delta<'a> {
     senders: HashMap<&'a str, i64>,
     days: HashMap<String, i64>,
     hours: HashMap<String, i64>,
+    minutes: HashMap<String, i64>,
     /// Smallest (key, ts) and largest (key, ts) created.
     first: Option<(String, &'a str)>,
     last: Option<(String, &'a str)>,
@@ -329,6 +330,7 @@ impl<'a> Delta<'a> {
         *self.senders.entry(message.from().as_str()).or_default() += 1;
         *self.days.entry(key[..10].to_owned()).or_default() += 1;
         *self.hours.entry(key[..13].to_owned()).or_default() += 1;
+        *self.minutes.entry(key[..16].to_owned()).or_default() += 1;
         let ts = message.ts().as_str();
         let candidate = (key, ts);
         if self.first.as_ref().is_none_or(|f| candidate < *f) {
@@ -373,6 +375,13 @@ impl<'a> Delta<'a> {
             )?;
             for (h, n) in &self.hours {
                 hour.execute(params![h, n])?;
+            }
+            let mut minute = tx.prepare_cached(
+                "INSERT INTO hookline_minutes (minute, messages) VALUES (?1, ?2)
+                 ON CONFLICT (minute) DO UPDATE SET messages = messages + excluded.messages",
+            )?;
+            for (m, n) in &self.minutes {
+                minute.execute(params![m, n])?;
             }
         }
         tx.prepare_cached(

@@ -121,30 +121,37 @@ fn inserts_lists_and_counts_in_instant_order() {
     assert_eq!(past.total, 4);
 }
 
-#[test]
-fn deep_offsets_skip_by_day_and_hour_buckets() {
-    let store = SqliteStore::open(SqliteConfig::default()).unwrap();
-    let mut expected = Vec::new();
-    let mut batch = Vec::new();
+/// Rows in three days × three hours × seven minutes × three seconds, in list order.
+fn bucketed_rows() -> Vec<Message> {
+    let mut rows = Vec::new();
     for day in 1..=3 {
         for hour in [0, 5, 23] {
             for minute in 0..7 {
-                let id = format!("m{day}{hour:02}{minute:02}");
-                let ts = format!("2025-03-{day:02}T{hour:02}:{minute:02}:00Z");
-                batch.push(message(&id, "+1", &ts, None));
-                expected.push(id);
+                for second in [0, 20, 40] {
+                    let id = format!("m{day}{hour:02}{minute:02}{second:02}");
+                    let ts = format!("2025-03-{day:02}T{hour:02}:{minute:02}:{second:02}Z");
+                    rows.push(message(&id, "+1", &ts, None));
+                }
             }
         }
     }
-    store.insert_many(batch).unwrap();
-    let since_key = hookline_domain::Instant::parse_rfc3339("2025-03-01T05:03:00Z").unwrap();
+    rows
+}
+
+/// Every offset, from the start and from a `since` inside a minute, lands on the right
+/// row: whole days, hours and minutes are skipped with the bucket counts and the rest in
+/// the index.
+fn check_deep_offsets(store: &SqliteStore, rows: &[Message]) {
+    let expected: Vec<String> = rows.iter().map(|m| m.message_id().to_string()).collect();
+    let since_key = hookline_domain::Instant::parse_rfc3339("2025-03-01T05:03:20Z").unwrap();
     for since in [None, Some(since_key)] {
         let filter = Filter {
             since,
             ..Filter::default()
         };
-        let skip = if since.is_some() { 7 + 3 } else { 0 };
-        for offset in 0..70 {
+        // Day 1's hour 0 (21 rows), hour 5's minutes 0–2 (9) and 05:03:00 (1).
+        let skip = if since.is_some() { 21 + 9 + 1 } else { 0 };
+        for offset in 0..=expected.len() as u64 {
             let page = store
                 .list(&query(filter.clone(), 3, PageStart::Offset(offset)))
                 .unwrap();
@@ -163,6 +170,42 @@ fn deep_offsets_skip_by_day_and_hour_buckets() {
             assert_eq!(page.total as usize, expected.len() - skip);
         }
     }
+}
+
+#[test]
+fn deep_offsets_skip_by_day_hour_and_minute_buckets() {
+    let store = SqliteStore::open(SqliteConfig::default()).unwrap();
+    let rows = bucketed_rows();
+    store.insert_many(rows.clone()).unwrap();
+    check_deep_offsets(&store, &rows);
+}
+
+#[test]
+fn a_version_4_database_gets_minute_buckets_from_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.db");
+    let rows = bucketed_rows();
+    {
+        let store = open_file(&path);
+        store.insert_many(rows.clone()).unwrap();
+    }
+    // What version 4 left behind: no minute buckets.
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch("DROP TABLE hookline_minutes; PRAGMA user_version = 4;")
+        .unwrap();
+    let store = open_file(&path);
+    store.check_ready().unwrap();
+    let (buckets, counted): (i64, i64) = Connection::open(&path)
+        .unwrap()
+        .query_row(
+            "SELECT count(*), sum(messages) FROM hookline_minutes",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((buckets, counted), (3 * 3 * 7, rows.len() as i64));
+    check_deep_offsets(&store, &rows);
 }
 
 /// The schema of the original FastAPI service, and rows it wrote.
