@@ -25,8 +25,9 @@
 //! - version 5: minute buckets. `hookline_minutes (minute, messages)` counts rows per UTC
 //!   minute of `ts_key` (its first 16 bytes), next to the day and hour buckets, so a deep
 //!   `offset` or a `since` count walks at most one minute of index entries instead of one
-//!   hour (a busy hour holds hundreds of thousands of rows). Migrating fills it from the
-//!   rows, in the same transaction.
+//!   hour (sixty times fewer; a minute can still hold many rows on a service taking
+//!   thousands of messages a second). Migrating fills it from the rows, in the same
+//!   transaction.
 //!
 //! Every migration runs inside one `BEGIN IMMEDIATE` transaction together with the
 //! `user_version` bump, so a crash mid-migration leaves the previous version intact, and
@@ -127,13 +128,15 @@ CREATE TABLE IF NOT EXISTS hookline_fts_watermark (
 INSERT OR IGNORE INTO hookline_fts_watermark (id, upto)
     SELECT 1, coalesce(max(rowid), 0) FROM messages;";
 
-/// Minute buckets (see version 5 above).
+/// Minute buckets (see version 5 above). Built from the rows whatever was there before, so
+/// a table left by anything else cannot keep stale counts.
 const V5: &str = "
-CREATE TABLE IF NOT EXISTS hookline_minutes (
+DROP TABLE IF EXISTS hookline_minutes;
+CREATE TABLE hookline_minutes (
     minute   TEXT PRIMARY KEY,
     messages INTEGER NOT NULL
 ) WITHOUT ROWID;
-INSERT OR IGNORE INTO hookline_minutes (minute, messages)
+INSERT INTO hookline_minutes (minute, messages)
     SELECT substr(ts_key, 1, 16), count(*) FROM messages GROUP BY 1;";
 
 /// The instant sort key of a stored `ts`. Rows written by an original service are accepted
