@@ -178,10 +178,13 @@ fn check_deep_offsets(store: &SqliteStore, rows: &[Message]) {
     }
 }
 
+/// `(minute, rows)` pairs in minute order.
+type Buckets = Vec<(String, i64)>;
+
 /// The minute buckets as kept, and as counted from the rows.
-fn minute_buckets(path: &Path) -> (Vec<(String, i64)>, Vec<(String, i64)>) {
+fn minute_buckets(path: &Path) -> (Buckets, Buckets) {
     let conn = Connection::open(path).unwrap();
-    let read = |sql: &str| -> Vec<(String, i64)> {
+    let read = |sql: &str| -> Buckets {
         let mut stmt = conn.prepare(sql).unwrap();
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
             .unwrap()
