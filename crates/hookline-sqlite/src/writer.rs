@@ -361,27 +361,26 @@ impl<'a> Delta<'a> {
                 }
             }
         }
-        {
-            let mut day = tx.prepare_cached(
+        for (sql, counts) in [
+            (
                 "INSERT INTO hookline_days (day, messages) VALUES (?1, ?2)
                  ON CONFLICT (day) DO UPDATE SET messages = messages + excluded.messages",
-            )?;
-            for (d, n) in &self.days {
-                day.execute(params![d, n])?;
-            }
-            let mut hour = tx.prepare_cached(
+                &self.days,
+            ),
+            (
                 "INSERT INTO hookline_hours (hour, messages) VALUES (?1, ?2)
                  ON CONFLICT (hour) DO UPDATE SET messages = messages + excluded.messages",
-            )?;
-            for (h, n) in &self.hours {
-                hour.execute(params![h, n])?;
-            }
-            let mut minute = tx.prepare_cached(
+                &self.hours,
+            ),
+            (
                 "INSERT INTO hookline_minutes (minute, messages) VALUES (?1, ?2)
                  ON CONFLICT (minute) DO UPDATE SET messages = messages + excluded.messages",
-            )?;
-            for (m, n) in &self.minutes {
-                minute.execute(params![m, n])?;
+                &self.minutes,
+            ),
+        ] {
+            let mut add = tx.prepare_cached(sql)?;
+            for (bucket, n) in counts {
+                add.execute(params![bucket, n])?;
             }
         }
         tx.prepare_cached(

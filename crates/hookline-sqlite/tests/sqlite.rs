@@ -41,6 +41,12 @@ fn all(store: &SqliteStore, filter: Filter) -> (Vec<String>, u64) {
     )
 }
 
+/// The schema version recorded in a database file.
+fn user_version(conn: &Connection) -> i64 {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap()
+}
+
 fn open_file(path: &Path) -> SqliteStore {
     SqliteStore::open(SqliteConfig::file(path)).unwrap()
 }
@@ -317,10 +323,7 @@ fn an_original_database_is_migrated_in_place_keeping_every_row() {
     drop(store);
 
     let conn = Connection::open(&path).unwrap();
-    let version: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(version, SCHEMA_VERSION);
+    assert_eq!(user_version(&conn), SCHEMA_VERSION);
     let created: String = conn
         .query_row(
             "SELECT created_at FROM messages WHERE message_id = 'm1'",
@@ -358,10 +361,7 @@ fn a_version_2_database_loses_its_stale_planner_statistics() {
     drop(store);
 
     let conn = Connection::open(&path).unwrap();
-    let version: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(version, SCHEMA_VERSION);
+    assert_eq!(user_version(&conn), SCHEMA_VERSION);
     let stats: i64 = conn
         .query_row("SELECT count(*) FROM sqlite_stat1", [], |r| r.get(0))
         .unwrap();
@@ -394,10 +394,7 @@ fn reopening_is_idempotent_and_keeps_rows() {
         assert_eq!(store.stats().unwrap().total_messages, 1);
     }
     let conn = Connection::open(&path).unwrap();
-    let version: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(version, SCHEMA_VERSION);
+    assert_eq!(user_version(&conn), SCHEMA_VERSION);
 }
 
 #[test]
@@ -878,11 +875,10 @@ fn a_version_3_database_gets_a_watermark_at_its_last_row() {
     assert_eq!(watermark(&path), (300, 400));
     same_q_answers(&store, &reference);
     drop(store);
-    let version: i64 = Connection::open(&path)
-        .unwrap()
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(version, SCHEMA_VERSION);
+    assert_eq!(
+        user_version(&Connection::open(&path).unwrap()),
+        SCHEMA_VERSION
+    );
 }
 
 /// `list_now` answers on the caller's thread only what is cheap: shapes without `q` at
