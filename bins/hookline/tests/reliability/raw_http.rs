@@ -74,9 +74,23 @@ pub fn exchange(addr: SocketAddr, bytes: Vec<u8>, timeout: Duration, head_only: 
     let sender = std::thread::spawn(move || {
         let _ = writer.write_all(&bytes);
     });
+    let outcome = read_response(&mut stream, start, timeout, head_only);
+    let _ = stream.shutdown(Shutdown::Both);
+    let _ = sender.join();
+    outcome
+}
+
+/// Reads one response from `stream`, waiting until `start + timeout` at most; the stream
+/// stays open, so a keep-alive connection can carry the next request.
+pub fn read_response(
+    stream: &mut TcpStream,
+    start: Instant,
+    timeout: Duration,
+    head_only: bool,
+) -> Outcome {
     let mut received = Vec::new();
     let mut buf = [0u8; 16 * 1024];
-    let outcome = loop {
+    loop {
         if let Some((status, body)) = complete_response(&received, head_only) {
             break Outcome::Response {
                 status,
@@ -98,10 +112,7 @@ pub fn exchange(addr: SocketAddr, bytes: Vec<u8>, timeout: Duration, head_only: 
             }
             Err(e) => break dropped(received, Some(e.kind()), start),
         }
-    };
-    let _ = stream.shutdown(Shutdown::Both);
-    let _ = sender.join();
-    outcome
+    }
 }
 
 fn dropped(partial: Vec<u8>, error: Option<ErrorKind>, start: Instant) -> Outcome {
