@@ -123,6 +123,7 @@
 //! - A shut-down store, a dead writer thread or a poisoned lock is `Unavailable`, never a
 //!   panic.
 
+mod buckets;
 mod commit_trace;
 mod counts;
 mod error;

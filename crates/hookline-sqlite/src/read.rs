@@ -7,6 +7,7 @@ use hookline_store::StoreError;
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, Row, params, params_from_iter};
 
+use crate::buckets::Buckets;
 use crate::counts::{CountCache, CountKey, Counted, MAX_CATCH_UP_ROWS};
 use crate::error::{CorruptRow, store_error};
 
@@ -321,27 +322,6 @@ fn count_uncached(
         }
     };
     Ok(u64::try_from(n).unwrap_or(0))
-}
-
-/// The `ts_key` prefixes of the bucket counts a key falls in.
-struct Buckets<'k> {
-    /// `YYYY-MM-DDTHH:MM`, a row of `hookline_minutes`.
-    minute: &'k str,
-    /// `YYYY-MM-DDTHH`, a row of `hookline_hours`.
-    hour: &'k str,
-    /// `YYYY-MM-DD`, a row of `hookline_days`.
-    day: &'k str,
-}
-
-impl<'k> Buckets<'k> {
-    fn of(key: &'k str) -> Self {
-        let prefix = |n: usize| key.get(..n).unwrap_or(key);
-        Self {
-            minute: prefix(16),
-            hour: prefix(13),
-            day: prefix(10),
-        }
-    }
 }
 
 /// Counts the rows from `since` (`?1`) to the end of its minute bucket (`?2`, its prefix;

@@ -13,6 +13,7 @@ use rusqlite::{Connection, TransactionBehavior, params};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::buckets::Buckets;
 use crate::commit_trace;
 use crate::error::{Closed, kind_of, with_kind};
 
@@ -328,9 +329,12 @@ impl<'a> Delta<'a> {
     fn add(&mut self, message: &'a Message, key: String) {
         self.messages += 1;
         *self.senders.entry(message.from().as_str()).or_default() += 1;
-        *self.days.entry(key[..10].to_owned()).or_default() += 1;
-        *self.hours.entry(key[..13].to_owned()).or_default() += 1;
-        *self.minutes.entry(key[..16].to_owned()).or_default() += 1;
+        {
+            let b = Buckets::of(&key);
+            *self.days.entry(b.day.to_owned()).or_default() += 1;
+            *self.hours.entry(b.hour.to_owned()).or_default() += 1;
+            *self.minutes.entry(b.minute.to_owned()).or_default() += 1;
+        }
         let ts = message.ts().as_str();
         let candidate = (key, ts);
         if self.first.as_ref().is_none_or(|f| candidate < *f) {

@@ -86,9 +86,8 @@ pub trait MessageStore: Send + Sync {
     /// Queues `message` for insertion and returns without waiting; `done` receives what
     /// [`insert`](Self::insert) would have returned, once the outcome is durable, on a
     /// thread of the store's choosing (it must not block for long, and should not panic).
-    /// `Err` hands `message`
-    /// back when this store cannot insert without blocking the caller: call
-    /// [`insert`](Self::insert) where blocking is allowed instead.
+    /// `Err` hands `message` back when this store cannot insert without blocking the
+    /// caller: call [`insert`](Self::insert) where blocking is allowed instead.
     ///
     /// Async callers use this to wait for a durable insert without holding a blocking
     /// thread; the default never queues.
