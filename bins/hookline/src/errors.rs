@@ -6,14 +6,13 @@
 //! No variant carries message text or secrets.
 
 use std::error::Error as _;
-use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{ALLOW, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
-use hookline_domain::{FieldError, Message};
+use hookline_domain::FieldError;
 use hookline_signature::SignatureError;
-use hookline_store::{Inserted, MessageStore, StoreError};
+use hookline_store::StoreError;
 
 use crate::bodies::{Detail, ValidationErrors};
 
@@ -55,31 +54,21 @@ pub enum ApiError {
     },
 }
 
-/// Why a store call failed: the store said so, or its blocking thread could not run.
+/// A store call that failed, named for the response and the log.
 #[derive(Debug, thiserror::Error)]
-pub enum StorageFault {
-    /// The store returned an error.
-    #[error("store call {operation} failed")]
-    Store {
-        /// The store call: `insert`, `list`, `stats` or `check_ready`.
-        operation: &'static str,
-        /// What the store said.
-        source: StoreError,
-    },
-    /// The blocking thread pool refused the call or the call panicked.
-    #[error("store call {operation} failed: the blocking thread pool could not run it")]
-    Pool {
-        /// The store call.
-        operation: &'static str,
-    },
+#[error("store call {operation} failed")]
+pub struct StorageFault {
+    /// The store call: `insert`, `list`, `stats` or `check_ready`.
+    pub operation: &'static str,
+    /// What the store said.
+    #[source]
+    pub source: StoreError,
 }
 
 impl StorageFault {
-    /// The store call that failed.
-    pub fn operation(&self) -> &'static str {
-        match self {
-            Self::Store { operation, .. } | Self::Pool { operation } => operation,
-        }
+    /// A `map_err` adapter: the store's error on `operation` as an [`ApiError::Storage`].
+    pub fn of(operation: &'static str) -> impl FnOnce(StoreError) -> ApiError {
+        move |source| ApiError::Storage(StorageFault { operation, source })
     }
 
     /// The message and every source below it, joined with `: `, for the log.
@@ -147,85 +136,6 @@ impl ApiError {
     }
 }
 
-/// Runs a blocking store call on actix's blocking thread pool, off the async workers.
-///
-/// # Errors
-///
-/// [`ApiError::Storage`] when the store fails or the pool cannot run the call.
-pub async fn run_store_call<T, F>(operation: &'static str, call: F) -> Result<T, ApiError>
-where
-    F: FnOnce() -> Result<T, StoreError> + Send + 'static,
-    T: Send + 'static,
-{
-    match actix_web::web::block(call).await {
-        Ok(answer) => store_answer(operation, answer),
-        Err(_) => Err(ApiError::Storage(StorageFault::Pool { operation })),
-    }
-}
-
-/// A read the store may answer on the async worker: `now` is its `*_now` answer (bounded,
-/// no waiting — see [`MessageStore::list_now`]); without one, `call` runs on the blocking
-/// pool as in [`run_store_call`]. Skipping the hand-off to a blocking thread measured
-/// 15–25% of a cheap read's CPU.
-///
-/// # Errors
-///
-/// [`ApiError::Storage`] when the store fails or the pool cannot run the call.
-pub async fn read_store<T, F>(
-    operation: &'static str,
-    now: Option<Result<T, StoreError>>,
-    call: F,
-) -> Result<T, ApiError>
-where
-    F: FnOnce() -> Result<T, StoreError> + Send + 'static,
-    T: Send + 'static,
-{
-    match now {
-        Some(answer) => store_answer(operation, answer),
-        None => run_store_call(operation, call).await,
-    }
-}
-
-/// Inserts `message`, waiting for the durable outcome without holding a blocking thread
-/// when the store can queue it ([`MessageStore::insert_queued`]); otherwise on the blocking
-/// pool as in [`run_store_call`]. Not parking a blocking thread per in-flight insert saves
-/// a thread hand-off per request.
-///
-/// # Errors
-///
-/// [`ApiError::Storage`] when the store fails, drops the insert without an outcome, or the
-/// pool cannot run the call.
-pub async fn insert_message(
-    store: &Arc<dyn MessageStore>,
-    message: Message,
-) -> Result<Inserted, ApiError> {
-    let (tell, outcome) = tokio::sync::oneshot::channel();
-    let done = Box::new(move |inserted| {
-        // The request may be gone (client disconnected): nobody to tell.
-        let _ = tell.send(inserted);
-    });
-    match store.insert_queued(message, done) {
-        Ok(()) => match outcome.await {
-            Ok(inserted) => store_answer("insert", inserted),
-            Err(_) => store_answer(
-                "insert",
-                Err(StoreError::unavailable(
-                    "the store dropped the insert without an outcome",
-                )),
-            ),
-        },
-        Err(message) => {
-            let store = Arc::clone(store);
-            run_store_call("insert", move || store.insert(*message)).await
-        }
-    }
-}
-
-/// A store call's result, its error named for the response and the log.
-fn store_answer<T>(operation: &'static str, answer: Result<T, StoreError>) -> Result<T, ApiError> {
-    answer.map_err(|source| ApiError::Storage(StorageFault::Store { operation, source }))
-}
-
 #[cfg(test)]
 mod tests {
     use actix_web::body::MessageBody;
@@ -258,8 +168,9 @@ mod tests {
                 "Method Not Allowed",
             ),
             (
-                ApiError::Storage(StorageFault::Pool {
+                ApiError::Storage(StorageFault {
                     operation: "insert",
+                    source: StoreError::unavailable(std::io::Error::other("disk full")),
                 }),
                 503,
                 "storage unavailable",
@@ -272,7 +183,7 @@ mod tests {
 
     #[test]
     fn a_storage_fault_keeps_its_cause_chain_for_the_log() {
-        let fault = StorageFault::Store {
+        let fault = StorageFault {
             operation: "insert",
             source: StoreError::unavailable(std::io::Error::other("disk full")),
         };

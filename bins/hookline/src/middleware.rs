@@ -116,12 +116,12 @@ pub async fn observe(
     }
 
     let fault = match api_error {
-        Some(ApiError::Storage(fault)) => Some((fault.operation(), fault.cause_chain())),
+        Some(ApiError::Storage(fault)) => Some((fault.operation, fault.cause_chain())),
         _ => res
             .response()
             .extensions()
             .get::<ReadinessFault>()
-            .map(|ReadinessFault(fault)| (fault.operation(), fault.cause_chain())),
+            .map(|ReadinessFault(fault)| (fault.operation, fault.cause_chain())),
     };
 
     if let Some((operation, _)) = &fault {

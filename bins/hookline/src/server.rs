@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::KeepAlive;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
@@ -72,42 +73,159 @@ impl ServerError {
     }
 }
 
-/// Opens the store, serves until a shutdown signal, then makes every write durable.
+/// The server, built and bound but not yet serving: [`Application::build`] opens the store
+/// and binds the port; [`Application::run_until_stopped`] serves until the server is told
+/// to stop (through [`Application::handle`]) and then makes every write durable.
+///
+/// The binary wraps it in [`run`], which adds the signal handlers; tests build it in their
+/// own process on port 0.
+pub struct Application {
+    server: Server,
+    addrs: Vec<SocketAddr>,
+    store: Arc<SqliteStore>,
+    log: Logger,
+    summary: Summary,
+}
+
+impl Application {
+    /// Opens (and migrates) the store named by `settings` and binds `HOST`/`PORT`. Nothing
+    /// is served until [`run_until_stopped`](Self::run_until_stopped) is awaited. Must be
+    /// called inside an actix (or tokio) runtime: the server's workers start here.
+    ///
+    /// # Errors
+    ///
+    /// [`ServerError::Database`] or [`ServerError::Bind`].
+    pub fn build(
+        settings: Settings,
+        log: &Logger,
+        metrics: PrometheusHandle,
+    ) -> Result<Self, ServerError> {
+        let location = match &settings.database {
+            DatabaseLocation::File(path) => Location::File(path.clone()),
+            DatabaseLocation::Memory => Location::Memory,
+        };
+        let store = Arc::new(SqliteStore::open(SqliteConfig {
+            location,
+            ..SqliteConfig::default()
+        })?);
+        let summary = Summary {
+            host: settings.host.clone(),
+            database: settings.database.to_string(),
+            log_level: settings.log_level.as_str(),
+            secrets: settings.verifier.as_ref().map_or(0, |v| v.secret_count()),
+        };
+        let addrs = settings.bind_addresses();
+        let state = web::Data::new(AppState {
+            store: store.clone(),
+            verifier: settings.verifier,
+            metrics,
+            log: log.clone(),
+            openapi_json: openapi::openapi_json().into(),
+        });
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .wrap(from_fn(middleware::observe))
+                .configure(routes::configure)
+                .default_service(web::to(routes::not_found))
+        })
+        .disable_signals()
+        .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
+        .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
+        .client_disconnect_timeout(CLIENT_DISCONNECT_TIMEOUT)
+        .keep_alive(KeepAlive::Timeout(KEEP_ALIVE))
+        .bind(&addrs[..])
+        .map_err(|source| ServerError::Bind {
+            addrs: addrs
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            source,
+        })?;
+        let addrs = server.addrs();
+        Ok(Self {
+            server: server.run(),
+            addrs,
+            store,
+            log: log.clone(),
+            summary,
+        })
+    }
+
+    /// The port it listens on (the first address's, when it listens on several).
+    pub fn port(&self) -> u16 {
+        self.addrs.first().map_or(0, SocketAddr::port)
+    }
+
+    /// Every address it listens on.
+    pub fn addrs(&self) -> &[SocketAddr] {
+        &self.addrs
+    }
+
+    /// Stops the server: `handle().stop(true)` lets requests in flight finish (up to
+    /// [`SHUTDOWN_GRACE`]).
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped, then lets the store commit whatever is queued and stop its
+    /// writer.
+    ///
+    /// # Errors
+    ///
+    /// [`ServerError::Serve`] when the server fails while running.
+    pub async fn run_until_stopped(self) -> Result<(), ServerError> {
+        let served = self.server.await.map_err(ServerError::Serve);
+        if served.is_ok() {
+            info!(self.log, "flushing the store");
+        }
+        self.store.shutdown();
+        served
+    }
+
+    /// The one start-up line, for a supervisor or test that waits for it: written once
+    /// nothing can fail any more, so a failed start-up leaves exactly one (error) line.
+    fn log_listening(&self) {
+        let bound: Vec<String> = self.addrs.iter().map(ToString::to_string).collect();
+        info!(self.log, "listening";
+            "addr" => bound.first().cloned().unwrap_or_default(),
+            "addrs" => bound.join(", "),
+            "host" => &self.summary.host,
+            "database" => &self.summary.database,
+            "log_level" => self.summary.log_level,
+            "webhook_secrets" => self.summary.secrets,
+            "version" => env!("CARGO_PKG_VERSION"));
+        if self.summary.secrets == 0 {
+            warn!(
+                self.log,
+                "WEBHOOK_SECRET is not set: POST /webhook and /health/ready answer 503"
+            );
+        }
+    }
+}
+
+/// The binary's life: builds the [`Application`], installs the SIGTERM/SIGINT handlers,
+/// logs `listening`, serves until a signal, then makes every write durable.
 ///
 /// # Errors
 ///
 /// A [`ServerError`] when start-up fails or the server stops abnormally.
 pub fn run(settings: Settings, log: &Logger, metrics: PrometheusHandle) -> Result<(), ServerError> {
-    let location = match &settings.database {
-        DatabaseLocation::File(path) => Location::File(path.clone()),
-        DatabaseLocation::Memory => Location::Memory,
-    };
-    let store = Arc::new(SqliteStore::open(SqliteConfig {
-        location,
-        ..SqliteConfig::default()
-    })?);
-    let summary = Summary {
-        host: settings.host.clone(),
-        database: settings.database.to_string(),
-        log_level: settings.log_level.as_str(),
-        secrets: settings.verifier.as_ref().map_or(0, |v| v.secret_count()),
-    };
-
-    let addrs = settings.bind_addresses();
-    let state = web::Data::new(AppState {
-        store: store.clone(),
-        verifier: settings.verifier,
-        metrics,
-        log: log.clone(),
-        openapi_json: openapi::openapi_json().into(),
-    });
-    let served = actix_web::rt::System::new().block_on(serve(state, addrs, summary, log.clone()));
-
-    if served.is_ok() {
-        info!(log, "flushing the store");
-    }
-    store.shutdown();
-    served
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(settings, log, metrics)?;
+        let mut signals = ShutdownSignals::install().map_err(ServerError::Signals)?;
+        app.log_listening();
+        let handle = app.handle();
+        let log = log.clone();
+        actix_web::rt::spawn(async move {
+            let name = signals.recv().await;
+            info!(log, "shutdown signal received: finishing requests in flight";
+                "signal" => name, "grace_s" => SHUTDOWN_GRACE.as_secs());
+            handle.stop(true).await;
+        });
+        app.run_until_stopped().await
+    })
 }
 
 /// What the `listening` line reports about the configuration (never the secret itself).
@@ -116,63 +234,6 @@ struct Summary {
     database: String,
     log_level: &'static str,
     secrets: usize,
-}
-
-async fn serve(
-    state: web::Data<AppState>,
-    addrs: Vec<SocketAddr>,
-    summary: Summary,
-    log: Logger,
-) -> Result<(), ServerError> {
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(state.clone())
-            .wrap(from_fn(middleware::observe))
-            .configure(routes::configure)
-            .default_service(web::to(routes::not_found))
-    })
-    .disable_signals()
-    .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
-    .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
-    .client_disconnect_timeout(CLIENT_DISCONNECT_TIMEOUT)
-    .keep_alive(KeepAlive::Timeout(KEEP_ALIVE))
-    .bind(&addrs[..])
-    .map_err(|source| ServerError::Bind {
-        addrs: addrs
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", "),
-        source,
-    })?;
-    let bound: Vec<String> = server.addrs().iter().map(ToString::to_string).collect();
-    let mut signals = ShutdownSignals::install().map_err(ServerError::Signals)?;
-    let server = server.run();
-    let handle = server.handle();
-    // The one start-up line, written once nothing can fail any more: a failed start-up
-    // leaves exactly one (error) line.
-    info!(log, "listening";
-        "addr" => bound.first().cloned().unwrap_or_default(),
-        "addrs" => bound.join(", "),
-        "host" => summary.host,
-        "database" => summary.database,
-        "log_level" => summary.log_level,
-        "webhook_secrets" => summary.secrets,
-        "version" => env!("CARGO_PKG_VERSION"));
-    if summary.secrets == 0 {
-        warn!(
-            log,
-            "WEBHOOK_SECRET is not set: POST /webhook and /health/ready answer 503"
-        );
-    }
-
-    actix_web::rt::spawn(async move {
-        let name = signals.recv().await;
-        info!(log, "shutdown signal received: finishing requests in flight";
-            "signal" => name, "grace_s" => SHUTDOWN_GRACE.as_secs());
-        handle.stop(true).await;
-    });
-    server.await.map_err(ServerError::Serve)
 }
 
 /// SIGTERM and SIGINT, both meaning "stop gracefully".

@@ -10,6 +10,7 @@
 use std::io;
 use std::time::Duration;
 
+use hookline_sqlite::instruments;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use slog::{Drain, FnValue, Level, Logger, PushFnValue, Record, o};
 use time::OffsetDateTime;
@@ -75,7 +76,13 @@ fn slog_level(level: LogLevel) -> Level {
 
 /// The root logger: JSON lines on stdout at `level` and above.
 pub fn init_logger(level: LogLevel) -> (Logger, LogGuard) {
-    let json = slog_json::Json::new(io::stdout())
+    logger_to(io::stdout(), level)
+}
+
+/// The logger of [`init_logger`], writing its JSON lines to `out` instead of stdout (tests
+/// running the server in their own process read its lines this way).
+pub fn logger_to<W: io::Write + Send + 'static>(out: W, level: LogLevel) -> (Logger, LogGuard) {
+    let json = slog_json::Json::new(out)
         .set_newlines(true)
         .set_flush(true)
         // `o!` serializes its pairs last to first: this order writes `ts`, `level`, `msg`.
@@ -128,7 +135,20 @@ pub fn init_metrics() -> Result<PrometheusHandle, MetricsError> {
             Matcher::Full(REQUEST_LATENCY_MS.to_owned()),
             &LATENCY_BUCKETS_MS,
         )?
+        .set_buckets_for_metric(
+            Matcher::Full(instruments::COMMIT_DURATION_SECONDS.to_owned()),
+            &instruments::DURATION_BUCKETS_SECONDS,
+        )?
+        .set_buckets_for_metric(
+            Matcher::Full(instruments::CHECKPOINT_DURATION_SECONDS.to_owned()),
+            &instruments::DURATION_BUCKETS_SECONDS,
+        )?
+        .set_buckets_for_metric(
+            Matcher::Full(instruments::COMMIT_GROUP_SIZE.to_owned()),
+            &instruments::GROUP_SIZE_BUCKETS,
+        )?
         .install_recorder()?;
+    instruments::describe();
 
     metrics::describe_counter!(
         HTTP_REQUESTS_TOTAL,

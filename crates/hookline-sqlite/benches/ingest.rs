@@ -14,7 +14,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Instant;
 
-use common::{Rng, Times, env_usize, insert_run, ms, random_message};
+use common::{Rng, Times, block, env_usize, insert_run, ms, random_message};
 use hookline_domain::Message;
 use hookline_sqlite::{SqliteConfig, SqliteStore};
 use hookline_store::MessageStore;
@@ -33,7 +33,7 @@ fn main() {
     let rounds = env_usize("HOOKLINE_BENCH_ROUNDS", 1);
     let opened = Instant::now();
     let store = Arc::new(SqliteStore::open(SqliteConfig::file(&path)).expect("open"));
-    let before = store.stats().expect("stats").total_messages;
+    let before = block(store.stats()).expect("stats").total_messages;
     eprintln!(
         "opened {} ({before} rows) in {:.1} s",
         std::path::Path::new(&path).display(),
@@ -57,7 +57,7 @@ fn main() {
         );
     }
     for round in 0..rounds {
-        let rows = store.stats().expect("stats").total_messages;
+        let rows = block(store.stats()).expect("stats").total_messages;
         let seed = rows ^ (round as u64) ^ 0xabcd;
         let (rate, p50, p99) = insert_run(&store, inserts, seed, false);
         println!(

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 mod common;
 
 use common::{
-    NEEDLE, PRODUCERS, Rng, Times, env_usize, insert_run, ms, percentile, random_message,
+    NEEDLE, PRODUCERS, Rng, Times, block, env_usize, insert_run, ms, percentile, random_message,
 };
 use hookline_domain::Message;
 use hookline_query::{Cursor, Filter, ListQuery, PageStart};
@@ -68,7 +68,7 @@ fn main() {
     let mut table: Vec<(String, String)> = Vec::new();
     let mut insert_phase = |label: &str, seed: u64, arrival: bool| {
         let (rate, p50, p99) = insert_run(&store, inserts, seed, arrival);
-        let rows = store.stats().expect("stats").total_messages - inserts as u64;
+        let rows = block(store.stats()).expect("stats").total_messages - inserts as u64;
         let ts = if arrival {
             "ts ≈ arrival time"
         } else {
@@ -88,12 +88,11 @@ fn main() {
 
     insert_phase("seeded db", 99, false);
     insert_phase("seeded db", 100, true);
-    let total = store.stats().expect("stats").total_messages;
+    let total = block(store.stats()).expect("stats").total_messages;
 
     let query =
         |filter: Filter, start: PageStart| ListQuery::new(filter, 50, start).expect("query");
-    let deep = store
-        .list(&query(Filter::default(), PageStart::Offset(total / 2)))
+    let deep = block(store.list(&query(Filter::default(), PageStart::Offset(total / 2))))
         .expect("deep page");
     let cursor = Cursor::decode(deep.next_cursor.as_deref().unwrap_or_default()).expect("cursor");
     let sender = Filter {
@@ -142,13 +141,13 @@ fn main() {
         ("list: q (1% of texts)", query(q, PageStart::Offset(0))),
     ];
     let (p50, p99) = time_runs(runs, || {
-        store.stats().expect("stats");
+        block(store.stats()).expect("stats");
     });
     let mut reads = vec![("stats".to_owned(), p50, p99, total)];
     for (name, q) in &shapes {
         let mut matched = 0;
         let (p50, p99) = time_runs(runs, || {
-            matched = store.list(q).expect("list").total;
+            matched = block(store.list(q)).expect("list").total;
         });
         reads.push(((*name).to_owned(), p50, p99, matched));
         eprintln!("{name:<52} p50 {} ms", ms(p50));

@@ -131,6 +131,17 @@ pub(crate) enum Closed {
     Poisoned,
 }
 
+/// A call handed to the runtime's blocking pool that did not come back with an answer.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum BlockingCall {
+    /// The call panicked: a bug.
+    #[error("a store call on the blocking pool panicked")]
+    Panicked,
+    /// The runtime is shutting down and dropped the call.
+    #[error("the runtime cancelled a store call on the blocking pool")]
+    Cancelled,
+}
+
 /// A read allowed any effort answered nothing, which only a bounded read may do: a bug.
 #[derive(Debug, thiserror::Error)]
 #[error("a read with no effort bound gave no answer")]

@@ -8,9 +8,8 @@
 //! of a durable insert is the commit; hookline therefore commits *groups*.
 //!
 //! - **One writer thread** owns the only write connection. [`MessageStore::insert`] sends
-//!   the message and a reply channel over a queue and waits
-//!   ([`MessageStore::insert_queued`] sends a callback instead and returns; the writer
-//!   calls it after the commit). The writer takes the first
+//!   the message and a `oneshot` reply over a queue and awaits the reply — no thread waits
+//!   with it. The writer takes the first
 //!   queued job, drains whatever else is already queued (up to
 //!   [`SqliteConfig::max_batch`] messages), runs all of it in one `BEGIN IMMEDIATE`
 //!   transaction (`INSERT … ON CONFLICT(message_id) DO NOTHING`, `changes()` telling
@@ -40,17 +39,20 @@
 //!   planner that `messages_fts_data` had two rows, so FTS5's own range delete at every
 //!   incremental segment merge became a full scan of the trigram index: at a million rows
 //!   1–1.6 GB read and 1–2 s per commit, every few commits (the "periodic stall").
-//! - **Commit tracing** for performance work: `HOOKLINE_SQLITE_TRACE=<ms>` in the
-//!   environment makes the writer print each commit slower than `<ms>` to stderr (rows,
-//!   time in statements and in the commit, bytes read and written by the writer thread,
-//!   WAL size), and commit/checkpoint histograms at shutdown. Off by default.
+//! - **Instruments**: every group commit records its duration and size, every passive
+//!   checkpoint its duration, as histograms through the `metrics` facade ([`instruments`]);
+//!   the server shows them on `/metrics`.
 //! - **Readers** come from an r2d2 pool of `query_only` connections. Every list or stats
 //!   call runs in one read transaction, so `total` and `data` come from one WAL snapshot.
-//!   [`MessageStore::list_now`] and [`MessageStore::stats_now`] take a reader only if one
-//!   is idle, attempt only reads expected to be cheap (`read::Effort::Bounded`: no `q`, or
-//!   a `q` whose total is kept), and give SQLite a fixed instruction budget (a progress
-//!   handler) past which the read is interrupted; anything else is `None`, for the
-//!   blocking call.
+//!   How a read waits is decided here: a read expected to be cheap (`read::Effort::Bounded`:
+//!   no `q`, or a `q` whose total is kept) is answered on the caller's task when a reader is
+//!   idle, under a fixed SQLite instruction budget (a progress handler) past which it is
+//!   interrupted; anything else — and anything interrupted — runs on tokio's blocking pool
+//!   (`spawn_blocking`). Skipping that hand-off measured 15–25% of a cheap read's CPU.
+//!   [`SqliteConfig::inline_reads`] turns the cheap path off.
+//! - **Runtime**: the crate uses tokio's `oneshot` and `spawn_blocking` but starts no runtime.
+//!   Called outside a tokio runtime, a read that needs the blocking pool runs on the caller's
+//!   thread instead.
 //!
 //! # Schema (version 5, see `schema.rs`)
 //!
@@ -124,15 +126,19 @@
 //!   panic.
 
 mod buckets;
-mod commit_trace;
+mod connection;
 mod counts;
 mod error;
+#[cfg(test)]
+mod inline_tests;
+pub mod instruments;
 mod read;
 mod schema;
+mod snapshot;
 mod writer;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
@@ -140,17 +146,18 @@ use std::time::Duration;
 
 use hookline_domain::Message;
 use hookline_query::{ListQuery, Page, Stats};
-use hookline_store::{InsertDone, Inserted, MessageStore, StoreError};
+use hookline_store::{Inserted, MessageStore, StoreError, async_trait};
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 
 pub use error::SqliteError;
 pub use schema::SCHEMA_VERSION;
 
+use crate::connection::Target;
 use crate::counts::CountCache;
-use crate::error::{Closed, NoAnswer, store_error};
+use crate::error::{BlockingCall, Closed, NoAnswer, store_error};
 use crate::read::Effort;
-use crate::writer::{Job, Reply};
+use crate::writer::{Job, Outcomes, Reply};
 
 /// Where the database lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,16 +180,21 @@ pub struct SqliteConfig {
     pub max_batch: usize,
     /// Read connections in the pool.
     pub readers: u32,
+    /// Whether reads expected to be cheap are answered on the caller's task (when a reader
+    /// is idle, under an instruction budget) before falling back to the blocking pool.
+    /// On by default; off sends every read to the blocking pool.
+    pub inline_reads: bool,
 }
 
 impl Default for SqliteConfig {
-    /// An in-memory database, 5 s busy timeout, groups of up to 256, 4 readers.
+    /// An in-memory database, 5 s busy timeout, groups of up to 256, 4 readers, inline reads.
     fn default() -> Self {
         Self {
             location: Location::Memory,
             busy_timeout: Duration::from_secs(5),
             max_batch: 256,
             readers: 4,
+            inline_reads: true,
         }
     }
 }
@@ -200,6 +212,11 @@ impl SqliteConfig {
 /// A [`MessageStore`] on SQLite: one writer thread with group commit, a pool of readers.
 /// `Send + Sync`; share it with an `Arc`. Dropping it runs [`shutdown`](Self::shutdown).
 pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+/// The store's state, shared with the reads it hands to the blocking pool.
+struct Inner {
     name: String,
     jobs: RwLock<Option<Sender<Job>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
@@ -212,138 +229,21 @@ pub struct SqliteStore {
     folder: Option<PathBuf>,
     /// Exact totals of `q` filters, kept between reads (see `counts.rs`).
     counts: CountCache,
+    /// [`SqliteConfig::inline_reads`].
+    inline_reads: bool,
 }
 
 /// Readiness requires this much free space on a file database's filesystem: a few group
-/// commits' worth of WAL (a 64-row group writes about 1.3 MB) plus checkpoint headroom.
-/// Below it the store is not ready even if a small write still fits, because the next
-/// group of messages would not.
+/// commits' worth of WAL (a 256-row group writes about 5 MB at most; most are far smaller)
+/// plus checkpoint headroom. Below it the store is not ready even if a small write still
+/// fits, because the next group of messages might not.
 pub const MIN_FREE_BYTES: u64 = 4 * 1024 * 1024;
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteStore")
-            .field("database", &self.name)
+            .field("database", &self.inner.name)
             .finish_non_exhaustive()
-    }
-}
-
-/// Distinguishes in-memory databases of one process.
-static MEMORY_DATABASES: AtomicU64 = AtomicU64::new(0);
-
-/// How every connection is opened: what to open, with which flags, and how to set it up.
-#[derive(Clone)]
-struct Target {
-    /// Path or URI handed to SQLite.
-    uri: String,
-    /// Human name for errors.
-    name: String,
-    memory: bool,
-    busy_timeout: Duration,
-}
-
-impl Target {
-    fn new(location: &Location, busy_timeout: Duration) -> Result<Self, SqliteError> {
-        match location {
-            Location::File(path) => {
-                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(parent).map_err(|cause| {
-                        SqliteError::CannotCreateDir {
-                            path: parent.to_owned(),
-                            cause,
-                        }
-                    })?;
-                }
-                let name = path.display().to_string();
-                Ok(Self {
-                    uri: name.clone(),
-                    name,
-                    memory: false,
-                    busy_timeout,
-                })
-            }
-            Location::Memory => {
-                let n = MEMORY_DATABASES.fetch_add(1, Ordering::Relaxed);
-                let name = format!("/hookline-mem-{}-{n}", std::process::id());
-                Ok(Self {
-                    uri: format!("file:{name}?vfs=memdb"),
-                    name: format!(":memory: ({name})"),
-                    memory: true,
-                    busy_timeout,
-                })
-            }
-        }
-    }
-
-    fn flags(&self) -> OpenFlags {
-        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        if self.memory {
-            flags |= OpenFlags::SQLITE_OPEN_URI;
-        }
-        flags
-    }
-
-    /// Settings every connection gets.
-    fn configure(&self, conn: &Connection) -> rusqlite::Result<()> {
-        conn.busy_timeout(self.busy_timeout)?;
-        conn.execute_batch("PRAGMA temp_store = MEMORY;")?;
-        Ok(())
-    }
-
-    /// The writer's connection: creates the file, sets the journal and durability.
-    fn open_writer(&self) -> rusqlite::Result<Connection> {
-        let conn =
-            Connection::open_with_flags(&self.uri, self.flags() | OpenFlags::SQLITE_OPEN_CREATE)?;
-        self.configure(&conn)?;
-        let journal = if self.memory { "MEMORY" } else { "WAL" };
-        let _: String = conn.query_row(&format!("PRAGMA journal_mode = {journal}"), [], |r| {
-            r.get(0)
-        })?;
-        conn.execute_batch(
-            "PRAGMA synchronous = FULL;
-             PRAGMA cache_size = -32768;
-             PRAGMA journal_size_limit = 67108864;",
-        )?;
-        if !self.memory {
-            // The checkpointer thread copies the WAL back, so commits mostly only append.
-            // The writer still checkpoints when the WAL passes 4000 pages: right after its
-            // own commit nothing is left to copy but the tail, and the next transaction can
-            // then restart the WAL from its beginning — without this, continuous commits
-            // keep the WAL from ever being fully checkpointed, and it grows without bound.
-            conn.execute_batch("PRAGMA wal_autocheckpoint = 4000;")?;
-        }
-        conn.set_prepared_statement_cache_capacity(32);
-        Ok(conn)
-    }
-
-    /// The checkpointer's connection (files only; `memdb` has no WAL).
-    fn open_checkpointer(&self) -> rusqlite::Result<Option<Connection>> {
-        if self.memory {
-            return Ok(None);
-        }
-        let conn = Connection::open_with_flags(&self.uri, self.flags())?;
-        self.configure(&conn)?;
-        conn.execute_batch("PRAGMA synchronous = FULL;")?;
-        Ok(Some(conn))
-    }
-
-    /// A reader: the same file, refusing writes.
-    fn open_reader(&self, conn: &Connection) -> rusqlite::Result<()> {
-        self.configure(conn)?;
-        conn.execute_batch(
-            "PRAGMA query_only = ON;
-             PRAGMA cache_size = -8192;",
-        )?;
-        conn.set_prepared_statement_cache_capacity(64);
-        // Query-planner stability: without it SQLite re-prepares a cached statement whenever
-        // a bound value (here `LIMIT ?`/`OFFSET ?`) might change its plan, which was ~20% of a
-        // list request's CPU. Every read names its index and the schema keeps no planner
-        // statistics, so the plan cannot depend on the values anyway.
-        conn.set_db_config(
-            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
-            true,
-        )?;
-        Ok(())
     }
 }
 
@@ -413,34 +313,74 @@ impl SqliteStore {
             .spawn(move || writer::run(conn, queue, max_batch, checkpointer, failing))
             .map_err(|cause| SqliteError::CannotStartWriter { cause })?;
 
+        let folder = match &config.location {
+            Location::File(path) => path
+                .parent()
+                .map(|p| {
+                    if p.as_os_str().is_empty() {
+                        Path::new(".")
+                    } else {
+                        p
+                    }
+                })
+                .map(Path::to_path_buf),
+            Location::Memory => None,
+        };
         Ok(SqliteStore {
-            name: target.name,
-            jobs: RwLock::new(Some(jobs)),
-            writer: Mutex::new(Some(writer)),
-            readers,
-            closed: AtomicBool::new(false),
-            write_failing,
-            folder: match &config.location {
-                Location::File(path) => path
-                    .parent()
-                    .map(|p| {
-                        if p.as_os_str().is_empty() {
-                            Path::new(".")
-                        } else {
-                            p
-                        }
-                    })
-                    .map(Path::to_path_buf),
-                Location::Memory => None,
-            },
-            counts: CountCache::default(),
+            inner: Arc::new(Inner {
+                name: target.name,
+                jobs: RwLock::new(Some(jobs)),
+                writer: Mutex::new(Some(writer)),
+                readers,
+                closed: AtomicBool::new(false),
+                write_failing,
+                folder,
+                counts: CountCache::default(),
+                inline_reads: config.inline_reads,
+            }),
         })
     }
 
     /// Stops accepting inserts, lets the writer commit everything already queued, and
     /// waits for it. Later inserts, lists and stats are `Unavailable`. Idempotent; also
-    /// run by `Drop`.
+    /// run by `Drop`. Blocks while the last group commits.
     pub fn shutdown(&self) {
+        self.inner.shutdown();
+    }
+
+    /// Inserts many messages through the writer in one group (one transaction, one
+    /// fsync), returning each outcome in order. Blocks until the group is durable: it is
+    /// meant for seeding and tools that run outside an async runtime; the server inserts
+    /// one message per request with [`MessageStore::insert`].
+    pub fn insert_many(&self, messages: Vec<Message>) -> Result<Vec<Inserted>, StoreError> {
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.inner.submit(messages)
+    }
+
+    /// Runs `call` where blocking is allowed: on the tokio runtime's blocking pool when the
+    /// caller is inside one, else on the caller's own thread (a caller outside tokio has
+    /// no other thread to offer).
+    async fn blocking<T, F>(&self, call: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&Inner) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => match runtime.spawn_blocking(move || call(&inner)).await {
+                Ok(answer) => answer,
+                Err(e) if e.is_panic() => Err(StoreError::internal(BlockingCall::Panicked)),
+                Err(_) => Err(StoreError::unavailable(BlockingCall::Cancelled)),
+            },
+            Err(_) => call(&inner),
+        }
+    }
+}
+
+impl Inner {
+    fn shutdown(&self) {
         self.closed.store(true, Ordering::SeqCst);
         // Dropping the only sender ends the writer's loop once the queue is drained.
         match self.jobs.write() {
@@ -456,42 +396,36 @@ impl SqliteStore {
         }
     }
 
-    /// Inserts many messages through the writer in one group (one transaction, one
-    /// fsync), returning each outcome in order. Meant for seeding and benchmarks; the
-    /// server inserts one message per request with [`MessageStore::insert`].
-    pub fn insert_many(&self, messages: Vec<Message>) -> Result<Vec<Inserted>, StoreError> {
-        if messages.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.submit(messages)
-    }
-
-    /// Queues a job for the writer and waits for its group to commit. An empty job is a
+    /// Queues a job for the writer and blocks until its group commits. An empty job is a
     /// write probe (see [`writer::Job`]).
     fn submit(&self, messages: Vec<Message>) -> Result<Vec<Inserted>, StoreError> {
         let (reply, answer) = mpsc::sync_channel(1);
         self.enqueue(Job {
             messages,
-            reply: Reply::Channel(reply),
-        })
-        .map_err(|(_, why)| StoreError::unavailable(why))?;
+            reply: Reply::Blocking(reply),
+        })?;
         answer
             .recv()
             .map_err(|_| StoreError::unavailable(Closed::WriterGone))?
     }
 
-    /// Hands a job to the writer; a job it cannot take comes back with the reason.
-    fn enqueue(&self, job: Job) -> Result<(), (Job, Closed)> {
-        match self.jobs.read() {
-            Err(_) => Err((job, Closed::Poisoned)),
+    /// Hands a job to the writer, or says why it cannot take it.
+    fn enqueue(&self, job: Job) -> Result<(), StoreError> {
+        let closed = match self.jobs.read() {
+            Err(_) => Closed::Poisoned,
             Ok(jobs) => match jobs.as_ref() {
-                Some(sender) => sender.send(job).map_err(|e| (e.0, Closed::WriterGone)),
-                None => Err((job, Closed::ShutDown)),
+                Some(sender) => match sender.send(job) {
+                    Ok(()) => return Ok(()),
+                    Err(_) => Closed::WriterGone,
+                },
+                None => Closed::ShutDown,
             },
-        }
+        };
+        Err(StoreError::unavailable(closed))
     }
 
-    /// A pooled read connection, or `Unavailable` once shut down.
+    /// A pooled read connection (waiting up to the busy timeout for one), or `Unavailable`
+    /// once shut down.
     fn reader(&self) -> Result<r2d2::PooledConnection<SqliteConnectionManager>, StoreError> {
         if self.closed.load(Ordering::SeqCst) {
             return Err(StoreError::unavailable(Closed::ShutDown));
@@ -499,162 +433,57 @@ impl SqliteStore {
         self.readers.get().map_err(StoreError::unavailable)
     }
 
-    /// Runs `f` inside one read transaction (one snapshot).
+    /// Runs `f` inside one read transaction (one snapshot). Blocks.
     fn read<T>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let conn = self.reader()?;
-        Self::read_on(&conn, f)
+        snapshot::read_on(&conn, f)
     }
 
-    /// [`read`](Self::read) if a pooled reader is idle right now, with a hard bound on its
-    /// work: SQLite interrupts the read after [`MAX_BOUNDED_STEPS`] ×
-    /// [`PROGRESS_INTERVAL`] virtual-machine instructions, and the answer is then `None`
-    /// (the caller runs the read where blocking is allowed). `None` also when no reader is
-    /// idle, or for an in-memory database.
-    fn read_now<T>(
+    /// A bounded read ([`snapshot::read_bounded`]) if inline reads are on and a pooled
+    /// reader is idle right now; `None` means "not now", for the blocking pool. Never for
+    /// an in-memory database: it has no WAL, so its readers may wait for the writer's lock.
+    fn read_inline<T>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Option<Result<T, StoreError>> {
         if self.closed.load(Ordering::SeqCst) {
             return Some(Err(StoreError::unavailable(Closed::ShutDown)));
         }
-        // An in-memory database has no WAL: its readers wait for the writer's lock.
-        self.folder.as_ref()?;
-        let conn = self.readers.try_get()?;
-        let interrupted = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&interrupted);
-        let mut calls = 0_u32;
-        // Interrupts once; after that it lets the `ROLLBACK` that ends the read run.
-        let budget = move || {
-            if flag.load(Ordering::Relaxed) {
-                return false;
-            }
-            calls += 1;
-            let stop = calls > MAX_BOUNDED_STEPS;
-            flag.store(stop, Ordering::Relaxed);
-            stop
-        };
-        conn.progress_handler(PROGRESS_INTERVAL, Some(budget))
-            .ok()?;
-        let answer = Self::read_on(&conn, f);
-        let removed = conn.progress_handler(0, None::<fn() -> bool>);
-        if interrupted.load(Ordering::Relaxed) || removed.is_err() {
+        if !self.inline_reads {
             return None;
         }
-        Some(answer)
+        self.folder.as_ref()?;
+        let conn = self.readers.try_get()?;
+        snapshot::read_bounded(&conn, f)
     }
 
-    /// Runs `f` on `conn` inside one read transaction.
-    fn read_on<T>(
-        conn: &Connection,
-        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        if !conn.is_autocommit() {
-            // Left open by a failed `ROLLBACK` on an earlier call.
-            end_read(conn).map_err(store_error)?;
-        }
-        // Cached `BEGIN`/`ROLLBACK` statements rather than `Connection::transaction`, which
-        // parses both again on every call (~4% of a list request's CPU).
-        conn.prepare_cached("BEGIN")
-            .and_then(|mut begin| begin.execute([]))
-            .map_err(store_error)?;
-        let snapshot = ReadSnapshot { conn, open: true };
-        let out = f(conn)?;
-        snapshot.end().map_err(store_error)?;
-        Ok(out)
-    }
-}
-
-/// Virtual-machine instructions between two progress callbacks of a bounded read.
-const PROGRESS_INTERVAL: std::ffi::c_int = 1_000;
-
-/// Progress callbacks after which a bounded read is interrupted: 100,000 instructions,
-/// a few milliseconds at most. Every bounded shape of the benchmark needs a fraction of it.
-const MAX_BOUNDED_STEPS: u32 = 100;
-
-/// Ends a read transaction (nothing was written; this only releases the snapshot).
-fn end_read(conn: &Connection) -> rusqlite::Result<()> {
-    conn.prepare_cached("ROLLBACK")?.execute([]).map(drop)
-}
-
-/// An open read transaction, ended when dropped — also when the read fails or panics, so
-/// no pooled connection keeps an old snapshot (which would stop checkpoints from ever
-/// completing).
-struct ReadSnapshot<'c> {
-    conn: &'c Connection,
-    open: bool,
-}
-
-impl ReadSnapshot<'_> {
-    /// Ends the transaction, reporting a failure.
-    fn end(mut self) -> rusqlite::Result<()> {
-        self.open = false;
-        end_read(self.conn)
-    }
-}
-
-impl Drop for ReadSnapshot<'_> {
-    fn drop(&mut self) {
-        if self.open {
-            let _ = end_read(self.conn);
-        }
-    }
-}
-
-impl Drop for SqliteStore {
-    fn drop(&mut self) {
-        self.shutdown();
-    }
-}
-
-impl MessageStore for SqliteStore {
-    fn insert(&self, message: Message) -> Result<Inserted, StoreError> {
-        let outcomes = self.insert_many(vec![message])?;
-        outcomes
-            .into_iter()
-            .next()
-            .ok_or_else(|| StoreError::internal(Closed::WriterGone))
+    /// [`MessageStore::list`] on a cheap path: `None` unless it could be answered inline.
+    fn list_inline(&self, query: &ListQuery) -> Option<Result<Page<Message>, StoreError>> {
+        self.read_inline(|conn| read::list(conn, query, &self.counts, Effort::Bounded))
+            .and_then(Result::transpose)
     }
 
-    /// Always queues: the writer calls `done` after the group's commit. A store that is
-    /// shut down (or whose writer is gone) calls `done` with `Unavailable` at once.
-    fn insert_queued(&self, message: Message, done: InsertDone) -> Result<(), Box<Message>> {
-        let job = Job {
-            messages: vec![message],
-            reply: Reply::Done(done),
-        };
-        if let Err((job, why)) = self.enqueue(job) {
-            job.reply.send(Err(StoreError::unavailable(why)));
-        }
-        Ok(())
-    }
-
+    /// [`MessageStore::list`], blocking.
     fn list(&self, query: &ListQuery) -> Result<Page<Message>, StoreError> {
         self.read(|conn| read::list(conn, query, &self.counts, Effort::Any))?
             .ok_or_else(|| StoreError::internal(NoAnswer))
     }
 
+    /// [`MessageStore::stats`] when a reader is idle: a few rows of the kept tables.
+    fn stats_inline(&self) -> Option<Result<Stats, StoreError>> {
+        self.read_inline(|conn| read::stats(conn).map_err(store_error))
+    }
+
+    /// [`MessageStore::stats`], blocking.
     fn stats(&self) -> Result<Stats, StoreError> {
         self.read(|conn| read::stats(conn).map_err(store_error))
     }
 
-    /// Answers when a pooled reader is idle (no waiting for a connection; in WAL mode a
-    /// reader takes no lock a writer holds) and the read finishes within a fixed SQLite
-    /// instruction budget; attempted for shapes without `q` and for a `q` whose total is
-    /// kept — see `read::Effort::Bounded`.
-    fn list_now(&self, query: &ListQuery) -> Option<Result<Page<Message>, StoreError>> {
-        self.read_now(|conn| read::list(conn, query, &self.counts, Effort::Bounded))
-            .and_then(Result::transpose)
-    }
-
-    /// Answers when a pooled reader is idle: the statistics are a few rows of the kept
-    /// tables.
-    fn stats_now(&self) -> Option<Result<Stats, StoreError>> {
-        self.read_now(|conn| read::stats(conn).map_err(store_error))
-    }
-
+    /// [`MessageStore::check_ready`], blocking: it may probe with a write and check the
+    /// filesystem.
     fn check_ready(&self) -> Result<(), StoreError> {
         let writer_alive = match self.writer.lock() {
             Ok(w) => w.as_ref().is_some_and(|h| !h.is_finished()),
@@ -686,6 +515,55 @@ impl MessageStore for SqliteStore {
             return Err(StoreError::NotReady("statistics row missing".to_owned()));
         }
         Ok(())
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// How each call waits:
+/// - `insert` queues its message for the writer and awaits the writer's reply after the
+///   group commit — no thread is held while it waits;
+/// - `list` and `stats` are answered on the caller's task when they are cheap (an idle
+///   reader, a bounded shape, the instruction budget — see `read::Effort::Bounded`), else
+///   on the blocking pool;
+/// - `check_ready` runs on the blocking pool (it may probe with a write).
+#[async_trait]
+impl MessageStore for SqliteStore {
+    async fn insert(&self, message: Message) -> Result<Inserted, StoreError> {
+        let (reply, answer) = tokio::sync::oneshot::channel::<Outcomes>();
+        self.inner.enqueue(Job {
+            messages: vec![message],
+            reply: Reply::Async(reply),
+        })?;
+        answer
+            .await
+            .map_err(|_| StoreError::unavailable(Closed::WriterGone))??
+            .into_iter()
+            .next()
+            .ok_or_else(|| StoreError::internal(Closed::WriterGone))
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Page<Message>, StoreError> {
+        if let Some(answer) = self.inner.list_inline(query) {
+            return answer;
+        }
+        let query = query.clone();
+        self.blocking(move |inner| inner.list(&query)).await
+    }
+
+    async fn stats(&self) -> Result<Stats, StoreError> {
+        if let Some(answer) = self.inner.stats_inline() {
+            return answer;
+        }
+        self.blocking(Inner::stats).await
+    }
+
+    async fn check_ready(&self) -> Result<(), StoreError> {
+        self.blocking(Inner::check_ready).await
     }
 }
 

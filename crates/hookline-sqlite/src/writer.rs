@@ -8,43 +8,35 @@ use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
 
 use hookline_domain::Message;
 use hookline_query::fold_case;
-use hookline_store::{InsertDone, Inserted, StoreError};
+use hookline_store::{Inserted, StoreError};
 use rusqlite::{Connection, TransactionBehavior, params};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::buckets::Buckets;
-use crate::commit_trace;
-use crate::error::{Closed, kind_of, with_kind};
+use crate::error::{kind_of, with_kind};
+use crate::instruments;
 
 /// The answer a caller waits for: one outcome per message it sent.
 pub(crate) type Outcomes = Result<Vec<Inserted>, StoreError>;
 
 /// Where a job's outcome goes.
 pub(crate) enum Reply {
-    /// A caller blocked on the other end of a channel.
-    Channel(SyncSender<Outcomes>),
-    /// A caller that did not wait ([`MessageStore::insert_queued`](hookline_store::MessageStore::insert_queued)):
-    /// the outcome of its one message.
-    Done(InsertDone),
+    /// A thread blocked on the other end of a channel (seeding, the readiness probe).
+    Blocking(SyncSender<Outcomes>),
+    /// An async caller awaiting the other end ([`MessageStore::insert`](hookline_store::MessageStore::insert)).
+    Async(tokio::sync::oneshot::Sender<Outcomes>),
 }
 
 impl Reply {
     /// Delivers the outcome; a caller that gave up waiting is no reason to stop.
     pub(crate) fn send(self, outcomes: Outcomes) {
         match self {
-            Self::Channel(channel) => {
+            Self::Blocking(channel) => {
                 let _ = channel.send(outcomes);
             }
-            Self::Done(done) => {
-                let outcome = outcomes.and_then(|mine| {
-                    mine.into_iter()
-                        .next()
-                        .ok_or_else(|| StoreError::internal(Closed::WriterGone))
-                });
-                // The callback runs on the writer thread: a panic in it must not end the
-                // writer (and with it every later insert).
-                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| done(outcome)));
+            Self::Async(channel) => {
+                let _ = channel.send(outcomes);
             }
         }
     }
@@ -76,9 +68,6 @@ pub(crate) fn run(
 ) {
     let max_batch = max_batch.max(1);
     let mut commits = 0_u32;
-    let trace = commit_trace::threshold();
-    let wal = conn.path().map(|p| format!("{p}-wal"));
-    let mut histogram = commit_trace::Histogram::default();
     while let Ok(first) = jobs.recv() {
         let mut group = vec![first];
         let mut size = group[0].messages.len();
@@ -92,28 +81,8 @@ pub(crate) fn run(
             }
         }
         let started = std::time::Instant::now();
-        let io_before = trace.map(|_| commit_trace::thread_io());
-        let mut in_commit = std::time::Duration::ZERO;
-        let written = write_group(&mut conn, &group, &mut in_commit);
-        if let (Some(threshold), Some((r0, w0))) = (trace, io_before) {
-            let rows = group.iter().map(|j| j.messages.len()).sum();
-            histogram.record(in_commit, rows);
-            if in_commit >= threshold {
-                let (r1, w1) = commit_trace::thread_io();
-                let wal_mb = wal
-                    .as_deref()
-                    .and_then(|w| std::fs::metadata(w).ok())
-                    .map_or(0.0, |m| m.len() as f64 / 1e6);
-                eprintln!(
-                    "[hookline-sqlite] slow commit #{commits}: {rows} rows, statements {:.1} ms, \
-                     commit {:.1} ms, read {} KiB, wrote {} KiB, wal {wal_mb:.1} MB",
-                    (started.elapsed() - in_commit).as_secs_f64() * 1000.0,
-                    in_commit.as_secs_f64() * 1000.0,
-                    (r1 - r0) / 1024,
-                    (w1 - w0) / 1024,
-                );
-            }
-        }
+        let written = write_group(&mut conn, &group);
+        instruments::record_commit(started.elapsed(), size, written.is_ok());
         commits = commits.wrapping_add(1);
         if let Some(c) = &checkpointer
             && commits.is_multiple_of(COMMITS_PER_CHECKPOINT)
@@ -142,9 +111,6 @@ pub(crate) fn run(
             }
         }
     }
-    if trace.is_some() {
-        histogram.print("writer commit times");
-    }
     if let Some(c) = checkpointer {
         c.stop();
         // Everything is committed; fold the WAL back so the file stands alone.
@@ -168,33 +134,13 @@ impl Checkpointer {
             .spawn(move || {
                 use std::sync::mpsc::RecvTimeoutError;
                 // Runs until the writer drops its end (`Disconnected`).
-                let trace = commit_trace::threshold();
-                let mut histogram = commit_trace::Histogram::default();
                 while let Ok(()) | Err(RecvTimeoutError::Timeout) =
                     wake.recv_timeout(std::time::Duration::from_millis(200))
                 {
                     // A failure (busy, I/O) is retried at the next nudge.
                     let started = std::time::Instant::now();
-                    let result = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-                        Ok((
-                            r.get::<_, i64>(0)?,
-                            r.get::<_, i64>(1)?,
-                            r.get::<_, i64>(2)?,
-                        ))
-                    });
-                    if let Some(threshold) = trace {
-                        let took = started.elapsed();
-                        histogram.record(took, 0);
-                        if took >= threshold {
-                            eprintln!(
-                                "[hookline-sqlite] slow checkpoint: {:.1} ms, {result:?}",
-                                took.as_secs_f64() * 1000.0
-                            );
-                        }
-                    }
-                }
-                if trace.is_some() {
-                    histogram.print("checkpoint times");
+                    let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+                    instruments::record_checkpoint(started.elapsed());
                 }
             })?;
         Ok(Self { nudges, thread })
@@ -226,11 +172,7 @@ fn roll_back(conn: &Connection) {
 
 /// Inserts every message of the group in one transaction and keeps the statistics tables
 /// in step. Returns the outcome of each message in order.
-fn write_group(
-    conn: &mut Connection,
-    group: &[Job],
-    in_commit: &mut std::time::Duration,
-) -> rusqlite::Result<Vec<Inserted>> {
+fn write_group(conn: &mut Connection, group: &[Job]) -> rusqlite::Result<Vec<Inserted>> {
     let created_at = OffsetDateTime::now_utc()
         .format(&Rfc3339)
         .unwrap_or_else(|_| String::from("1970-01-01T00:00:00Z"));
@@ -275,10 +217,7 @@ fn write_group(
     if delta.messages > 0 {
         index_backlog(&tx, FTS_BATCH)?;
     }
-    let committing = std::time::Instant::now();
-    let committed = tx.commit();
-    *in_commit = committing.elapsed();
-    committed?;
+    tx.commit()?;
     Ok(outcomes)
 }
 

@@ -1,62 +1,41 @@
-//! The shared conformance suite of `hookline-store`, run against a file-backed SQLite store.
+//! The shared conformance suite of `hookline-store-conformance`, run against SQLite: a file
+//! database as the server opens it, the same with every read sent to the blocking pool
+//! (so both ways a read can be answered are checked), and the in-memory location.
 
-use std::ops::Deref;
-
-use hookline_domain::Message;
-use hookline_query::{ListQuery, Page, Stats};
 use hookline_sqlite::{SqliteConfig, SqliteStore};
-use hookline_store::{Inserted, MessageStore, StoreError};
+use hookline_store_conformance::Subject;
 
-/// A store and the temporary folder its file lives in, removed together.
-struct TempStore {
-    store: SqliteStore,
-    _dir: tempfile::TempDir,
+/// A fresh, empty file store in its own temporary folder, configured as the server does.
+fn fresh_store() -> Subject {
+    fresh_file_store(|_| {})
 }
 
-impl Deref for TempStore {
-    type Target = SqliteStore;
-    fn deref(&self) -> &SqliteStore {
-        &self.store
-    }
-}
-
-impl MessageStore for TempStore {
-    fn insert(&self, message: Message) -> Result<Inserted, StoreError> {
-        self.store.insert(message)
-    }
-    fn list(&self, query: &ListQuery) -> Result<Page<Message>, StoreError> {
-        self.store.list(query)
-    }
-    fn stats(&self) -> Result<Stats, StoreError> {
-        self.store.stats()
-    }
-    fn check_ready(&self) -> Result<(), StoreError> {
-        self.store.check_ready()
-    }
-    fn list_now(&self, query: &ListQuery) -> Option<Result<Page<Message>, StoreError>> {
-        self.store.list_now(query)
-    }
-    fn stats_now(&self) -> Option<Result<Stats, StoreError>> {
-        self.store.stats_now()
-    }
-}
-
-/// A fresh, empty store in its own temporary folder.
-fn fresh_store() -> TempStore {
+fn fresh_file_store(configure: impl FnOnce(&mut SqliteConfig)) -> Subject {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store =
-        SqliteStore::open(SqliteConfig::file(dir.path().join("hookline.db"))).expect("open store");
-    TempStore { store, _dir: dir }
+    let mut config = SqliteConfig::file(dir.path().join("hookline.db"));
+    configure(&mut config);
+    let store = SqliteStore::open(config).expect("open store");
+    Subject::new(store).keeping(dir)
 }
 
-/// The same suite against the in-memory location.
-fn fresh_memory_store() -> SqliteStore {
-    SqliteStore::open(SqliteConfig::default()).expect("open in-memory store")
+/// A file store that answers no read inline.
+fn fresh_blocking_reads_store() -> Subject {
+    fresh_file_store(|config| config.inline_reads = false)
 }
 
-hookline_store::conformance_tests!(fresh_store);
+/// The in-memory location.
+fn fresh_memory_store() -> Subject {
+    Subject::new(SqliteStore::open(SqliteConfig::default()).expect("open in-memory store"))
+}
+
+hookline_store_conformance::conformance_tests!(fresh_store);
+
+mod blocking_reads {
+    use super::*;
+    hookline_store_conformance::conformance_tests!(fresh_blocking_reads_store);
+}
 
 mod memory {
     use super::*;
-    hookline_store::conformance_tests!(fresh_memory_store);
+    hookline_store_conformance::conformance_tests!(fresh_memory_store);
 }

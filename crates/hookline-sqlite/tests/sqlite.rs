@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Write};
+use std::ops::Deref;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -11,8 +12,36 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use hookline_domain::{Message, MessageId, Msisdn, Text, Timestamp};
 use hookline_query::{Cursor, Filter, ListQuery, PageStart};
 use hookline_sqlite::{SCHEMA_VERSION, SqliteConfig, SqliteStore};
-use hookline_store::{Inserted, MessageStore, StoreError};
+use hookline_store::{Inserted, MemoryStore, MessageStore, StoreError};
 use rusqlite::Connection;
+
+/// A store whose async calls these tests run to completion, one at a time, on the
+/// conformance suite's runtime — the same calls the server awaits.
+struct Blocking<S>(S);
+
+type Store = Blocking<SqliteStore>;
+
+impl<S> Deref for Blocking<S> {
+    type Target = S;
+    fn deref(&self) -> &S {
+        &self.0
+    }
+}
+
+impl<S: MessageStore> Blocking<S> {
+    fn insert(&self, m: Message) -> Result<Inserted, StoreError> {
+        hookline_store_conformance::runtime().block_on(self.0.insert(m))
+    }
+    fn list(&self, q: &ListQuery) -> Result<hookline_query::Page<Message>, StoreError> {
+        hookline_store_conformance::runtime().block_on(self.0.list(q))
+    }
+    fn stats(&self) -> Result<hookline_query::Stats, StoreError> {
+        hookline_store_conformance::runtime().block_on(self.0.stats())
+    }
+    fn check_ready(&self) -> Result<(), StoreError> {
+        hookline_store_conformance::runtime().block_on(self.0.check_ready())
+    }
+}
 
 fn message(id: &str, from: &str, ts: &str, text: Option<&str>) -> Message {
     Message::new(
@@ -28,7 +57,7 @@ fn query(filter: Filter, limit: u32, start: PageStart) -> ListQuery {
     ListQuery::new(filter, limit, start).unwrap()
 }
 
-fn all(store: &SqliteStore, filter: Filter) -> (Vec<String>, u64) {
+fn all(store: &Store, filter: Filter) -> (Vec<String>, u64) {
     let page = store
         .list(&query(filter, 100, PageStart::Offset(0)))
         .unwrap();
@@ -47,8 +76,8 @@ fn user_version(conn: &Connection) -> i64 {
         .unwrap()
 }
 
-fn open_file(path: &Path) -> SqliteStore {
-    SqliteStore::open(SqliteConfig::file(path)).unwrap()
+fn open_file(path: &Path) -> Store {
+    Blocking(SqliteStore::open(SqliteConfig::file(path)).unwrap())
 }
 
 #[test]
@@ -147,7 +176,7 @@ fn bucketed_rows() -> Vec<Message> {
 /// Every offset, from the start and from a `since` inside a minute, lands on the right
 /// row: whole days, hours and minutes are skipped with the bucket counts and the rest in
 /// the index.
-fn check_deep_offsets(store: &SqliteStore, rows: &[Message]) {
+fn check_deep_offsets(store: &Store, rows: &[Message]) {
     let expected: Vec<String> = rows.iter().map(|m| m.message_id().to_string()).collect();
     let since_key = hookline_domain::Instant::parse_rfc3339("2025-03-01T05:03:20Z").unwrap();
     for since in [None, Some(since_key)] {
@@ -160,13 +189,6 @@ fn check_deep_offsets(store: &SqliteStore, rows: &[Message]) {
         for offset in 0..=expected.len() as u64 {
             let q = query(filter.clone(), 3, PageStart::Offset(offset));
             let page = store.list(&q).unwrap();
-            if let Some(now) = store.list_now(&q) {
-                assert_eq!(
-                    now.unwrap(),
-                    page,
-                    "list_now, offset {offset} since {since:?}"
-                );
-            }
             let ids: Vec<String> = page
                 .data
                 .iter()
@@ -424,11 +446,13 @@ fn a_path_that_cannot_be_created_fails_to_open_with_its_name() {
 fn a_database_locked_past_the_timeout_is_unavailable_and_not_ready_until_writes_succeed() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("app.db");
-    let store = SqliteStore::open(SqliteConfig {
-        busy_timeout: Duration::from_millis(100),
-        ..SqliteConfig::file(&path)
-    })
-    .unwrap();
+    let store = Blocking(
+        SqliteStore::open(SqliteConfig {
+            busy_timeout: Duration::from_millis(100),
+            ..SqliteConfig::file(&path)
+        })
+        .unwrap(),
+    );
     store.check_ready().unwrap();
     let other = Connection::open(&path).unwrap();
     other.execute_batch("BEGIN EXCLUSIVE").unwrap();
@@ -458,7 +482,7 @@ fn a_database_locked_past_the_timeout_is_unavailable_and_not_ready_until_writes_
 
 #[test]
 fn calls_after_shutdown_are_unavailable() {
-    let store = SqliteStore::open(SqliteConfig::default()).unwrap();
+    let store = Blocking(SqliteStore::open(SqliteConfig::default()).unwrap());
     store
         .insert(message("m1", "+1", "2025-01-15T10:00:00Z", None))
         .unwrap();
@@ -637,7 +661,7 @@ fn acknowledged_inserts_survive_sigkill() {
 fn every_query_strategy_agrees_with_the_reference() {
     // Rare and common needles, since and cursors, so both the trigram path and the
     // index walk are taken, and both bucket-skipping and plain offsets.
-    let store = SqliteStore::open(SqliteConfig::default()).unwrap();
+    let store = Blocking(SqliteStore::open(SqliteConfig::default()).unwrap());
     let mut messages = Vec::new();
     for i in 0..600_u32 {
         let text = match i % 10 {
@@ -705,7 +729,7 @@ fn every_query_strategy_agrees_with_the_reference() {
 }
 
 /// The rows of `ids`-style queries answered by both stores, compared page by page.
-fn same_q_answers(store: &SqliteStore, reference: &hookline_store::MemoryStore) {
+fn same_q_answers(store: &Store, reference: &Blocking<MemoryStore>) {
     let froms = [None, Some("+15550000003")];
     let sinces = [None, Some("2025-03-01T00:00:00Z")];
     for needle in [
@@ -722,9 +746,6 @@ fn same_q_answers(store: &SqliteStore, reference: &hookline_store::MemoryStore) 
                     let q = query(filter.clone(), limit, PageStart::Offset(offset));
                     let got = store.list(&q).unwrap();
                     let want = reference.list(&q).unwrap();
-                    if let Some(now) = store.list_now(&q) {
-                        assert_eq!(now.unwrap(), got, "list_now {needle:?} {from:?} {since:?}");
-                    }
                     let ids = |p: &hookline_query::Page<Message>| {
                         p.data
                             .iter()
@@ -767,8 +788,8 @@ fn watermark(path: &Path) -> (i64, i64) {
 /// Inserts messages `numbered(from)` up to `numbered(from + n - 1)` into both stores in
 /// one group; returns the next number.
 fn insert_numbered(
-    store: &SqliteStore,
-    reference: &hookline_store::MemoryStore,
+    store: &Store,
+    reference: &Blocking<MemoryStore>,
     from: usize,
     n: usize,
 ) -> usize {
@@ -809,7 +830,7 @@ fn q_finds_rows_on_both_sides_of_the_full_text_watermark() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("app.db");
     let store = open_file(&path);
-    let reference = hookline_store::MemoryStore::new();
+    let reference = Blocking(MemoryStore::new());
     let mut next = 0;
     let mut add = |n: usize| next = insert_numbered(&store, &reference, next, n);
     add(1500);
@@ -843,7 +864,7 @@ fn q_finds_rows_on_both_sides_of_the_full_text_watermark() {
 fn a_version_3_database_gets_a_watermark_at_its_last_row() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("app.db");
-    let reference = hookline_store::MemoryStore::new();
+    let reference = Blocking(MemoryStore::new());
     let rows: Vec<Message> = (0..300).map(numbered).collect();
     {
         let store = open_file(&path);
@@ -878,152 +899,5 @@ fn a_version_3_database_gets_a_watermark_at_its_last_row() {
     assert_eq!(
         user_version(&Connection::open(&path).unwrap()),
         SCHEMA_VERSION
-    );
-}
-
-/// `list_now` answers on the caller's thread only what is cheap: shapes without `q` at
-/// once; a `q` once its total is kept and few rows were added since; never a `q` that must
-/// test rows one by one in a sender's rows or the table, nor a deep offset into a sender.
-/// Every answer it gives is `list`'s, also after rows were added.
-#[test]
-fn list_now_answers_cheap_reads_and_q_once_its_total_is_kept() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open_file(&dir.path().join("app.db"));
-    let reference = hookline_store::MemoryStore::new();
-    let mut next = 0;
-    let mut add = |n: usize| next = insert_numbered(&store, &reference, next, n);
-    add(3000);
-    let with = |from: Option<&str>, q: Option<&str>, offset: u64| {
-        let filter = Filter {
-            from: from.map(str::to_owned),
-            since: None,
-            q: q.map(str::to_owned),
-        };
-        query(filter, 20, PageStart::Offset(offset))
-    };
-    let answered_now = |q: &ListQuery| {
-        store.list_now(q).map(|page| {
-            let page = page.unwrap();
-            assert_eq!(page, reference.list(q).unwrap(), "{q:?}");
-            page
-        })
-    };
-    assert!(answered_now(&with(None, None, 0)).is_some());
-    assert!(answered_now(&with(None, None, 2500)).is_some());
-    assert!(answered_now(&with(Some("+15550000003"), None, 100)).is_some());
-    assert!(
-        answered_now(&with(Some("+15550000003"), None, 2500)).is_none(),
-        "a deep offset into one sender walks its index entries"
-    );
-    assert!(store.stats_now().is_some());
-
-    let kumquat = with(None, Some("KUMQUAT"), 0);
-    assert!(
-        answered_now(&kumquat).is_none(),
-        "the total of a new q needs a full count"
-    );
-    assert_eq!(
-        store.list(&kumquat).unwrap(),
-        reference.list(&kumquat).unwrap()
-    );
-    let kept = answered_now(&kumquat).expect("answered from the kept total");
-    add(300);
-    let caught_up = answered_now(&kumquat).expect("300 new rows are caught up at once");
-    assert!(
-        caught_up.total > kept.total,
-        "the new matching rows are counted"
-    );
-    add(2500);
-    assert!(
-        answered_now(&kumquat).is_none(),
-        "2,500 new rows are more than a bounded read catches up"
-    );
-    assert_eq!(
-        store.list(&kumquat).unwrap(),
-        reference.list(&kumquat).unwrap()
-    );
-    assert!(answered_now(&kumquat).is_some());
-
-    assert!(answered_now(&with(Some("+15550000003"), Some("kumquat"), 0)).is_none());
-    assert!(
-        answered_now(&with(None, Some("qu"), 0)).is_none(),
-        "no trigram: a scan"
-    );
-}
-
-/// `insert_queued` returns at once and reports what `insert` would have: `Created`, then
-/// `Duplicate` for the same id, durable and visible once reported; after shutdown the
-/// outcome is `Unavailable`, reported at once.
-#[test]
-fn queued_inserts_report_their_outcome_after_the_commit() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open_file(&dir.path().join("app.db"));
-    let queue = |m: Message| {
-        let (tell, outcome) = std::sync::mpsc::channel();
-        let queued = store.insert_queued(m, Box::new(move |inserted| tell.send(inserted).unwrap()));
-        assert!(queued.is_ok(), "a SQLite store always queues");
-        outcome.recv_timeout(Duration::from_secs(10)).unwrap()
-    };
-    let m = message("q1", "+15550000001", "2025-01-01T00:00:00Z", Some("hi"));
-    assert_eq!(queue(m.clone()).unwrap(), Inserted::Created);
-    assert_eq!(store.stats().unwrap().total_messages, 1);
-    assert_eq!(queue(m.clone()).unwrap(), Inserted::Duplicate);
-    store.shutdown();
-    assert!(matches!(queue(m), Err(StoreError::Unavailable(_))));
-}
-
-/// A bounded read that runs past its instruction budget is interrupted and declined, and
-/// the store still answers it in full with `list`. Here a kept `q` total makes the page
-/// look cheap (the estimate assumes matches spread evenly: 1,500 in 30,000 rows, so ~420
-/// rows to test for a page of 20), but every match is among the newest rows, so the walk
-/// from the oldest row would test 28,500 of them.
-#[test]
-fn a_bounded_read_past_its_budget_is_declined_not_truncated() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open_file(&dir.path().join("app.db"));
-    let rows: Vec<Message> = (0..30_000)
-        .map(|n| {
-            let text = if n >= 28_500 {
-                "zebra crossing"
-            } else {
-                "plain text"
-            };
-            message(
-                &format!("b{n:05}"),
-                "+15550000001",
-                &format!(
-                    "2025-01-01T{:02}:{:02}:{:02}Z",
-                    n / 3600,
-                    n / 60 % 60,
-                    n % 60
-                ),
-                Some(text),
-            )
-        })
-        .collect();
-    for chunk in rows.chunks(5_000) {
-        store.insert_many(chunk.to_vec()).unwrap();
-    }
-    let zebra = query(
-        Filter {
-            from: None,
-            since: None,
-            q: Some("zebra".to_owned()),
-        },
-        20,
-        PageStart::Offset(0),
-    );
-    let page = store.list(&zebra).unwrap();
-    assert_eq!(page.total, 1_500);
-    assert_eq!(page.data[0].message_id().as_str(), "b28500");
-    assert!(
-        store.list_now(&zebra).is_none(),
-        "the walk runs past the budget and is declined"
-    );
-    // A cheap read on the same store is still answered at once.
-    let first = query(Filter::default(), 20, PageStart::Offset(0));
-    assert_eq!(
-        store.list_now(&first).unwrap().unwrap(),
-        store.list(&first).unwrap()
     );
 }

@@ -10,15 +10,24 @@
 //! - **honest failure**: an environment problem (disk full, database locked past its timeout,
 //!   I/O error) is [`StoreError::Unavailable`], never a panic.
 //!
-//! [`MemoryStore`] implements the contract on the reference itself. The [`conformance`] module
-//! is the suite every backend runs (see [`conformance_tests!`]).
+//! [`MemoryStore`] implements the contract on the reference itself. The suite every backend
+//! runs lives in its own crate, `hookline-store-conformance`, so that its test-only
+//! dependencies (`proptest`, a tokio runtime) stay out of the server's dependency tree.
 //!
-//! Invariant: no storage engine's types cross this trait — backends erase their errors into
-//! [`StoreError`].
+//! # Why `async_trait`
+//!
+//! The server picks its backend from configuration at start-up and holds it as
+//! `Arc<dyn MessageStore>`. Native `async fn` in traits (or `trait_variant`) cannot be used
+//! through `dyn`; a server generic over the store would compile every route once per
+//! backend. `async_trait` boxes each call's future instead — one small allocation per call,
+//! next to a request that costs tens of microseconds.
+//!
+//! Invariants: no storage engine's types cross this trait — backends erase their errors
+//! into [`StoreError`]; this crate depends on no async runtime.
 
-pub mod conformance;
 mod memory;
 
+pub use async_trait::async_trait;
 use hookline_domain::Message;
 use hookline_query::{ListQuery, Page, Stats};
 
@@ -63,78 +72,41 @@ impl StoreError {
     }
 }
 
-/// Receives the outcome of [`MessageStore::insert_queued`], on whichever thread the store
-/// finishes the insert.
-pub type InsertDone = Box<dyn FnOnce(Result<Inserted, StoreError>) + Send>;
-
-/// A durable, exactly-once message store. Calls block; async callers run them on a
-/// blocking thread pool.
+/// A durable, exactly-once message store.
+///
+/// Every call is `async` and its future is `Send`, so a server calls it straight from its
+/// request handlers. *How* a call waits is the backend's business: a writer thread's reply,
+/// a blocking thread pool, a connection pool, or answering at once because the read is
+/// cheap. The trait is object-safe (through [`async_trait`]), so the server holds an
+/// `Arc<dyn MessageStore>` chosen by configuration.
+#[async_trait]
 pub trait MessageStore: Send + Sync {
     /// Stores `message` unless its `message_id` is already stored. Returns only once the
     /// outcome is durable.
-    fn insert(&self, message: Message) -> Result<Inserted, StoreError>;
+    async fn insert(&self, message: Message) -> Result<Inserted, StoreError>;
 
     /// The page `query` selects, as [`hookline_query::reference::list`] defines it.
-    fn list(&self, query: &ListQuery) -> Result<Page<Message>, StoreError>;
+    async fn list(&self, query: &ListQuery) -> Result<Page<Message>, StoreError>;
 
     /// The statistics, as [`hookline_query::reference::stats`] defines them.
-    fn stats(&self) -> Result<Stats, StoreError>;
+    async fn stats(&self) -> Result<Stats, StoreError>;
 
-    /// `Ok` when the store answers and its schema is in place.
-    fn check_ready(&self) -> Result<(), StoreError>;
-
-    /// Queues `message` for insertion and returns without waiting; `done` receives what
-    /// [`insert`](Self::insert) would have returned, once the outcome is durable, on a
-    /// thread of the store's choosing (it must not block for long, and should not panic).
-    /// `Err` hands `message` back when this store cannot insert without blocking the
-    /// caller: call [`insert`](Self::insert) where blocking is allowed instead.
-    ///
-    /// Async callers use this to wait for a durable insert without holding a blocking
-    /// thread; the default never queues.
-    fn insert_queued(&self, message: Message, done: InsertDone) -> Result<(), Box<Message>> {
-        let _ = done;
-        Err(Box::new(message))
-    }
-
-    /// Answers `query` on the calling thread, if this store can do so at once: in a short,
-    /// bounded time, without waiting for a lock or a connection. `None` means "not now":
-    /// call [`list`](Self::list) where blocking is allowed. An answer is exactly what
-    /// [`list`](Self::list) would return.
-    ///
-    /// Async callers use this to skip the hand-off to a blocking thread for cheap reads;
-    /// the default never answers.
-    fn list_now(&self, query: &ListQuery) -> Option<Result<Page<Message>, StoreError>> {
-        let _ = query;
-        None
-    }
-
-    /// [`stats`](Self::stats) on the calling thread, under the rules of
-    /// [`list_now`](Self::list_now). The default never answers.
-    fn stats_now(&self) -> Option<Result<Stats, StoreError>> {
-        None
-    }
+    /// `Ok` when the store answers, can take writes and its schema is in place.
+    async fn check_ready(&self) -> Result<(), StoreError>;
 }
 
+#[async_trait]
 impl<S: MessageStore + ?Sized> MessageStore for std::sync::Arc<S> {
-    fn insert(&self, message: Message) -> Result<Inserted, StoreError> {
-        (**self).insert(message)
+    async fn insert(&self, message: Message) -> Result<Inserted, StoreError> {
+        (**self).insert(message).await
     }
-    fn list(&self, query: &ListQuery) -> Result<Page<Message>, StoreError> {
-        (**self).list(query)
+    async fn list(&self, query: &ListQuery) -> Result<Page<Message>, StoreError> {
+        (**self).list(query).await
     }
-    fn stats(&self) -> Result<Stats, StoreError> {
-        (**self).stats()
+    async fn stats(&self) -> Result<Stats, StoreError> {
+        (**self).stats().await
     }
-    fn check_ready(&self) -> Result<(), StoreError> {
-        (**self).check_ready()
-    }
-    fn insert_queued(&self, message: Message, done: InsertDone) -> Result<(), Box<Message>> {
-        (**self).insert_queued(message, done)
-    }
-    fn list_now(&self, query: &ListQuery) -> Option<Result<Page<Message>, StoreError>> {
-        (**self).list_now(query)
-    }
-    fn stats_now(&self) -> Option<Result<Stats, StoreError>> {
-        (**self).stats_now()
+    async fn check_ready(&self) -> Result<(), StoreError> {
+        (**self).check_ready().await
     }
 }

@@ -6,13 +6,14 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use hookline_domain::{Message, MessageId};
 use hookline_query::{ListQuery, Page, Stats, reference};
 
-use crate::{Inserted, MessageStore, StoreError};
+use crate::{Inserted, MessageStore, StoreError, async_trait};
 
 /// A store that keeps messages in memory and answers with [`hookline_query::reference`].
 ///
 /// Thread-safe: one mutex guards the rows, so an insert checks and stores atomically and
 /// exactly one of several concurrent inserts of a `message_id` is [`Inserted::Created`].
-/// Nothing survives the process; use it for tests and throw-away deployments.
+/// Nothing survives the process; use it for tests and throw-away deployments. Every call
+/// answers at once (the lock is held for a short, bounded time), so it never yields.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     rows: Mutex<Rows>,
@@ -47,8 +48,9 @@ impl MemoryStore {
     }
 }
 
+#[async_trait]
 impl MessageStore for MemoryStore {
-    fn insert(&self, message: Message) -> Result<Inserted, StoreError> {
+    async fn insert(&self, message: Message) -> Result<Inserted, StoreError> {
         let mut rows = self.rows();
         if rows.ids.contains(message.message_id()) {
             return Ok(Inserted::Duplicate);
@@ -58,15 +60,15 @@ impl MessageStore for MemoryStore {
         Ok(Inserted::Created)
     }
 
-    fn list(&self, query: &ListQuery) -> Result<Page<Message>, StoreError> {
+    async fn list(&self, query: &ListQuery) -> Result<Page<Message>, StoreError> {
         Ok(reference::list(&self.rows().messages, query))
     }
 
-    fn stats(&self) -> Result<Stats, StoreError> {
+    async fn stats(&self) -> Result<Stats, StoreError> {
         Ok(reference::stats(&self.rows().messages))
     }
 
-    fn check_ready(&self) -> Result<(), StoreError> {
+    async fn check_ready(&self) -> Result<(), StoreError> {
         Ok(())
     }
 }

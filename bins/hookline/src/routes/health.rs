@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 use hookline_store::StoreError;
 
 use crate::bodies::{Liveness, Readiness};
-use crate::errors::{ApiError, StorageFault, run_store_call};
+use crate::errors::{ApiError, StorageFault};
 use crate::routes::AppState;
 
 /// Liveness: 200 while the process runs.
@@ -41,15 +41,19 @@ pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
     if state.verifier.is_none() {
         return Ok(not_ready("webhook secret not configured"));
     }
-    let store = state.store.clone();
-    match run_store_call("check_ready", move || store.check_ready()).await {
+    match state
+        .store
+        .check_ready()
+        .await
+        .map_err(StorageFault::of("check_ready"))
+    {
         Ok(()) => Ok(HttpResponse::Ok().json(Readiness {
             status: "ready",
             reason: None,
         })),
         Err(ApiError::Storage(fault)) => {
             let reason = match &fault {
-                StorageFault::Store {
+                StorageFault {
                     source: StoreError::NotReady(_),
                     ..
                 } => "database schema not ready",

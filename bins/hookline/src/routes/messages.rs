@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use hookline_query::ListQuery;
 
 use crate::bodies::{MessagesPage, ValidationErrors};
-use crate::errors::{ApiError, read_store};
+use crate::errors::{ApiError, StorageFault};
 use crate::routes::AppState;
 
 /// List stored messages.
@@ -49,8 +49,10 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
         form_urlencoded::parse(req.query_string().as_bytes()).collect();
     let query = ListQuery::parse(pairs.iter().map(|(k, v)| (k.as_ref(), v.as_ref())))
         .map_err(ApiError::Validation)?;
-    let now = state.store.list_now(&query);
-    let store = state.store.clone();
-    let page = read_store("list", now, move || store.list(&query)).await?;
+    let page = state
+        .store
+        .list(&query)
+        .await
+        .map_err(StorageFault::of("list"))?;
     Ok(HttpResponse::Ok().json(MessagesPage::from(&page)))
 }

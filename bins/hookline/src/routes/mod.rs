@@ -24,8 +24,7 @@ use crate::errors::ApiError;
 
 /// What every handler shares: built once at start-up, read-only afterwards.
 pub struct AppState {
-    /// The message store (blocking: call it through [`crate::errors::run_store_call`], or
-    /// [`crate::errors::read_store`] for reads it may answer at once).
+    /// The message store chosen at start-up; handlers await it directly.
     pub store: Arc<dyn MessageStore>,
     /// The signature verifier; `None` when `WEBHOOK_SECRET` is not set.
     pub verifier: Option<Verifier>,

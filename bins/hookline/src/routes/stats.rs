@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, web};
 
 use crate::bodies::{Detail, StatsBody};
-use crate::errors::{ApiError, read_store};
+use crate::errors::{ApiError, StorageFault};
 use crate::routes::AppState;
 
 /// Message statistics.
@@ -22,8 +22,10 @@ use crate::routes::AppState;
     )
 )]
 pub async fn stats(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let now = state.store.stats_now();
-    let store = state.store.clone();
-    let stats = read_store("stats", now, move || store.stats()).await?;
+    let stats = state
+        .store
+        .stats()
+        .await
+        .map_err(StorageFault::of("stats"))?;
     Ok(HttpResponse::Ok().json(StatsBody::from(&stats)))
 }

@@ -13,7 +13,7 @@ use hookline_signature::SignatureHeaders;
 use hookline_store::Inserted;
 
 use crate::bodies::{Detail, ValidationErrors, WebhookAccepted};
-use crate::errors::{ApiError, insert_message};
+use crate::errors::{ApiError, StorageFault};
 use crate::routes::AppState;
 
 /// The largest body accepted: 64 KiB.
@@ -226,7 +226,11 @@ async fn accept(
     }
     let message = parse_message(&body).map_err(ApiError::Validation)?;
     *message_id = Some(message.message_id().as_str().to_owned());
-    insert_message(&state.store, message).await
+    state
+        .store
+        .insert(message)
+        .await
+        .map_err(StorageFault::of("insert"))
 }
 
 /// Reads the whole body, refusing more than [`MAX_BODY_BYTES`] (by `Content-Length` before

@@ -48,7 +48,7 @@ fn start_up_fails_with_exit_2_when_log_level_is_unknown() {
 fn a_relative_database_url_is_relative_to_the_working_directory() {
     let app = Config::new()
         .env("DATABASE_URL", "sqlite:///data/rel.db")
-        .spawn();
+        .spawn_process();
     app.store("m1", "+1555", "2025-01-15T10:00:00Z", None);
     assert!(app.config.dir().join("data").join("rel.db").is_file());
 }

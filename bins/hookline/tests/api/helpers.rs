@@ -1,13 +1,25 @@
-//! Starting the real, compiled `hookline` binary for a test, talking to it, reading its logs.
+//! Starting the server for a test, talking to it, reading its logs.
 //!
-//! Every [`TestApp`] is its own process on a port the OS picked (`PORT=0`; the port is read
-//! from the `listening` log line), with a fresh database in its own temporary folder and an
-//! environment holding nothing but what the test sets. Dropping it kills the process.
+//! [`Config::spawn`] builds the real application (`hookline::server::Application`) inside the
+//! test process, bound to a port the OS picked, with a fresh database in its own temporary
+//! folder and settings holding nothing but what the test sets; its JSON log lines are
+//! captured in [`TestApp::stdout`]. Dropping it stops the server.
+//!
+//! [`Config::spawn_process`] starts the compiled binary instead, with the same settings as
+//! its only environment, for what only a process shows: signals, exit codes, what reaches
+//! stdout, and metrics (the `metrics` facade has one recorder per process, which in-process
+//! apps would share). Dropping it kills the process.
 
-use std::io::{BufRead, BufReader, Read};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
+
+use actix_web::dev::ServerHandle;
+use hookline::config::Settings;
+use hookline::server::Application;
+use metrics_exporter_prometheus::PrometheusHandle;
 
 use reqwest::blocking::{Client, Response};
 use serde_json::{Value, json};
@@ -56,6 +68,14 @@ impl Lines {
         }
     }
 
+    /// A writer that adds every complete line written to it.
+    fn writer(&self) -> LineWriter {
+        LineWriter {
+            lines: self.clone(),
+            partial: Vec::new(),
+        }
+    }
+
     fn read_from(self, stream: impl Read + Send + 'static) {
         std::thread::spawn(move || {
             for line in BufReader::new(stream).lines() {
@@ -66,6 +86,36 @@ impl Lines {
             }
         });
     }
+}
+
+/// Collects what the in-process server's logger writes, one line at a time.
+struct LineWriter {
+    lines: Lines,
+    partial: Vec<u8>,
+}
+
+impl Write for LineWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.partial.extend_from_slice(buf);
+        while let Some(end) = self.partial.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.partial.drain(..=end).collect();
+            self.lines
+                .push(String::from_utf8_lossy(&line[..end]).into_owned());
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The process's one Prometheus recorder, shared by every in-process app.
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| hookline::telemetry::init_metrics().unwrap())
+        .clone()
 }
 
 /// How to start a server.
@@ -141,8 +191,46 @@ impl Config {
         command
     }
 
-    /// Starts the server and waits until `/health/live` answers.
+    /// Builds the application in this process from these settings, serves it on its own
+    /// thread, and waits until `/health/live` answers.
     pub fn spawn(self) -> TestApp {
+        let vars: HashMap<String, String> = self.env.iter().cloned().collect();
+        let settings = Settings::from_vars(vars).unwrap();
+        let level = settings.log_level;
+        let stdout = Lines::default();
+        let (log, guard) = hookline::telemetry::logger_to(stdout.writer(), level);
+        let (tell, started) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                match Application::build(settings, &log, metrics_handle()) {
+                    Ok(app) => {
+                        tell.send(Ok((app.port(), app.handle()))).unwrap();
+                        app.run_until_stopped().await.unwrap();
+                    }
+                    Err(e) => tell.send(Err(e.to_string())).unwrap(),
+                }
+                drop(log);
+                drop(guard);
+            });
+        });
+        let (port, handle) = started
+            .recv_timeout(PATIENCE)
+            .unwrap()
+            .unwrap_or_else(|e| panic!("the application did not build: {e}"));
+        TestApp::ready(
+            format!("127.0.0.1:{port}"),
+            Running::InProcess {
+                handle,
+                thread: Some(thread),
+            },
+            stdout,
+            Lines::default(),
+            self,
+        )
+    }
+
+    /// Starts the compiled binary and waits until `/health/live` answers.
+    pub fn spawn_process(self) -> TestApp {
         let mut child = self.command().spawn().unwrap();
         let stdout = Lines::default();
         let stderr = Lines::default();
@@ -161,28 +249,10 @@ impl Config {
             Some(port) => format!("127.0.0.1:{port}"),
             None => "127.0.0.1:8000".to_owned(),
         };
-        let app = TestApp {
-            base: format!("http://{addr}"),
-            port: addr.rsplit(':').next().unwrap().parse().unwrap(),
-            client: Client::builder()
-                .timeout(PATIENCE)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            child,
-            stdout,
-            stderr,
-            config: self,
-        };
-        let deadline = Instant::now() + PATIENCE;
-        while app.get("/health/live").map(|r| r.status()).ok() != Some(200.try_into().unwrap()) {
-            assert!(Instant::now() < deadline, "/health/live never answered 200");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        app
+        TestApp::ready(addr, Running::Process(child), stdout, stderr, self)
     }
 
-    /// Runs the server expecting it to stop on its own; returns its exit status and stdout.
+    /// Runs the binary expecting it to stop on its own; returns its exit status and stdout.
     pub fn run_to_exit(self) -> (ExitStatus, Vec<String>) {
         let mut child = self.command().spawn().unwrap();
         let stdout = Lines::default();
@@ -191,6 +261,31 @@ impl Config {
         // Let the reader thread catch the last line.
         std::thread::sleep(Duration::from_millis(100));
         (status, stdout.all())
+    }
+}
+
+impl TestApp {
+    /// A started server, once `/health/live` answers.
+    fn ready(addr: String, running: Running, stdout: Lines, stderr: Lines, config: Config) -> Self {
+        let app = TestApp {
+            base: format!("http://{addr}"),
+            port: addr.rsplit(':').next().unwrap().parse().unwrap(),
+            client: Client::builder()
+                .timeout(PATIENCE)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            running,
+            stdout,
+            stderr,
+            config,
+        };
+        let deadline = Instant::now() + PATIENCE;
+        while app.get("/health/live").map(|r| r.status()).ok() != Some(200.try_into().unwrap()) {
+            assert!(Instant::now() < deadline, "/health/live never answered 200");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        app
     }
 }
 
@@ -208,6 +303,17 @@ fn wait_with_deadline(child: &mut Child) -> ExitStatus {
     }
 }
 
+/// Where the server runs.
+enum Running {
+    /// In this process, on its own thread.
+    InProcess {
+        handle: ServerHandle,
+        thread: Option<std::thread::JoinHandle<()>>,
+    },
+    /// The compiled binary.
+    Process(Child),
+}
+
 /// A running server.
 pub struct TestApp {
     /// `http://127.0.0.1:<port>`.
@@ -216,7 +322,7 @@ pub struct TestApp {
     pub port: u16,
     /// A client without redirects.
     pub client: Client,
-    child: Child,
+    running: Running,
     /// What it wrote on stdout.
     pub stdout: Lines,
     /// What it wrote on stderr.
@@ -231,9 +337,16 @@ impl TestApp {
         Config::new().spawn()
     }
 
-    /// The process id.
+    /// The process id (of a server started with [`Config::spawn_process`]).
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.child().id()
+    }
+
+    fn child(&self) -> &Child {
+        match &self.running {
+            Running::Process(child) => child,
+            Running::InProcess { .. } => panic!("this test needs Config::spawn_process"),
+        }
     }
 
     /// `GET path` (path may carry a raw query string, sent as written).
@@ -289,8 +402,10 @@ impl TestApp {
         assert_eq!(response.status(), 200, "storing {id}");
     }
 
-    /// The value of one series in `/metrics`, e.g. `webhook_requests_total{result="created"}`.
+    /// The value of one series in `/metrics`, e.g. `webhook_requests_total{result="created"}`,
+    /// of a server started with [`Config::spawn_process`] (in-process apps share one recorder).
     pub fn metric(&self, series: &str) -> f64 {
+        self.child();
         let text = self.get("/metrics").unwrap().text().unwrap();
         text.lines()
             .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
@@ -311,7 +426,10 @@ impl TestApp {
 
     /// Waits for the process to exit on its own.
     pub fn wait_for_exit(&mut self) -> ExitStatus {
-        wait_with_deadline(&mut self.child)
+        match &mut self.running {
+            Running::Process(child) => wait_with_deadline(child),
+            Running::InProcess { .. } => panic!("this test needs Config::spawn_process"),
+        }
     }
 
     /// Waits until every request answered so far is in the log: sends one more request and
@@ -356,8 +474,19 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        match &mut self.running {
+            Running::Process(child) => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            Running::InProcess { handle, thread } => {
+                // `stop` sends the command at once; its future only waits for the result.
+                drop(handle.stop(false));
+                if let Some(thread) = thread.take() {
+                    let _ = thread.join();
+                }
+            }
+        }
     }
 }
 

@@ -46,7 +46,7 @@ fn read_response(stream: &mut TcpStream) -> String {
 }
 
 fn shutdown_with_a_request_in_flight(signal: &str) {
-    let mut app = TestApp::spawn();
+    let mut app = Config::new().spawn_process();
     let (mut stream, rest) = start_slow_webhook(&app, "inflight");
     // Let the server take the head and wait for the body.
     std::thread::sleep(Duration::from_millis(300));
@@ -84,7 +84,7 @@ fn sigint_is_as_graceful_as_sigterm() {
 
 #[test]
 fn an_idle_server_exits_0_on_sigterm_with_every_log_line_written() {
-    let mut app = TestApp::spawn();
+    let mut app = Config::new().spawn_process();
     app.store("m1", "+1555", "2025-01-15T10:00:00Z", None);
     app.signal("TERM");
     assert_eq!(app.wait_for_exit().code(), Some(0));

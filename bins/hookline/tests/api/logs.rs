@@ -37,7 +37,7 @@ fn traffic(app: &TestApp) {
 
 #[test]
 fn every_stdout_line_is_json_with_ts_level_and_msg() {
-    let app = TestApp::spawn();
+    let app = Config::new().spawn_process();
     traffic(&app);
     let lines = app.log_lines();
     assert!(lines.len() >= 10);

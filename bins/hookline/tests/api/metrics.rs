@@ -1,11 +1,11 @@
 //! `GET /metrics`: Prometheus text with the SPEC's three families, route-template labels and
 //! webhook results present from start-up.
 
-use crate::helpers::TestApp;
+use crate::helpers::{Config, TestApp};
 
 #[test]
 fn metrics_register_every_webhook_result_at_zero_on_start_up() {
-    let app = TestApp::spawn();
+    let app = Config::new().spawn_process();
     for result in [
         "created",
         "duplicate",
@@ -21,7 +21,7 @@ fn metrics_register_every_webhook_result_at_zero_on_start_up() {
 
 #[test]
 fn metrics_count_requests_by_route_template_status_and_result_after_traffic() {
-    let app = TestApp::spawn();
+    let app = Config::new().spawn_process();
     app.store("m1", "+1555", "2025-01-15T10:00:00Z", None);
     app.store("m1", "+1555", "2025-01-15T10:00:00Z", None);
     app.post_webhook("{}", &[("X-Signature", "123")]);

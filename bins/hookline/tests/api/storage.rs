@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, message};
+use crate::helpers::{Config, message};
 
 /// Holds an exclusive lock on the database until its stdin closes.
 const LOCKER: &str = r#"
@@ -21,7 +21,7 @@ c.execute("ROLLBACK")
 
 #[test]
 fn a_database_locked_past_its_timeout_answers_503_and_recovers_without_restart() {
-    let app = TestApp::spawn();
+    let app = Config::new().spawn_process();
     app.store("before", "+1555", "2025-01-15T10:00:00Z", None);
     let url = app.config.var("DATABASE_URL").unwrap();
     let path = url.strip_prefix("sqlite:///").unwrap();

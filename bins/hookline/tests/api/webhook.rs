@@ -255,7 +255,7 @@ fn webhook_keeps_the_first_copy_of_a_duplicate_message_id() {
 
 #[test]
 fn webhook_stores_one_row_for_32_concurrent_deliveries_and_counts_one_created() {
-    let app = TestApp::spawn();
+    let app = Config::new().spawn_process();
     let created_before = app.metric(r#"webhook_requests_total{result="created"}"#);
     let duplicate_before = app.metric(r#"webhook_requests_total{result="duplicate"}"#);
     let body = message(

@@ -94,6 +94,22 @@ pub fn random_message(rng: &mut Rng, times: Times) -> Message {
     )
 }
 
+/// Runs a store call to completion on one shared multi-threaded tokio runtime, as the
+/// server's handlers would await it.
+pub fn block<F: std::future::Future>(call: F) -> F::Output {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("tokio runtime")
+        })
+        .block_on(call)
+}
+
+/// A `usize` from the environment, or `default`.
 pub fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
@@ -146,7 +162,7 @@ pub fn insert_run(
                 let mut latencies = Vec::with_capacity(batch.len());
                 for m in batch {
                     let t = Instant::now();
-                    store.insert(m).expect("insert");
+                    block(store.insert(m)).expect("insert");
                     latencies.push(t.elapsed());
                 }
                 latencies

@@ -10,7 +10,9 @@ use proptest::sample::{Index, select};
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
 use super::fixtures::message;
-use crate::{Inserted, MessageStore, StoreError};
+use hookline_store::{Inserted, StoreError};
+
+use crate::Subject;
 
 /// Cases per property when `PROPTEST_CASES` is not set: modest, because a durable backend
 /// creates a fresh database per case.
@@ -173,10 +175,7 @@ fn fail(call: &str) -> impl Fn(StoreError) -> TestCaseError + '_ {
 
 /// Inserts every generated message into `store`, checking `Created`/`Duplicate`, and
 /// returns the rows that must be stored (the first of each `message_id`).
-fn insert_all<S: MessageStore + ?Sized>(
-    store: &S,
-    messages: &[Message],
-) -> Result<Vec<Message>, TestCaseError> {
+fn insert_all(store: &Subject, messages: &[Message]) -> Result<Vec<Message>, TestCaseError> {
     let mut seen = HashSet::new();
     let mut rows = Vec::new();
     for m in messages {
@@ -194,7 +193,7 @@ fn insert_all<S: MessageStore + ?Sized>(
 
 /// For random message sets and random queries, every page (data, total, limit, offset,
 /// next_cursor) and the statistics equal the reference's exactly.
-pub fn prop_lists_and_stats_match_reference<S: MessageStore>(factory: &dyn Fn() -> S) {
+pub fn prop_lists_and_stats_match_reference(factory: &dyn Fn() -> Subject) {
     let strategy = (arb_messages(), proptest::collection::vec(arb_query(), 1..6));
     run(
         strategy,
@@ -206,16 +205,9 @@ pub fn prop_lists_and_stats_match_reference<S: MessageStore>(factory: &dyn Fn() 
                 let expected = reference::list(&rows, &q);
                 let page = store.list(&q).map_err(fail("list"))?;
                 prop_assert_eq!(&page, &expected, "query {:?}", q);
-                if let Some(now) = store.list_now(&q) {
-                    let now = now.map_err(fail("list_now"))?;
-                    prop_assert_eq!(now, expected, "list_now, query {:?}", q);
-                }
             }
             let stats = store.stats().map_err(fail("stats"))?;
             prop_assert_eq!(&stats, &reference::stats(&rows));
-            if let Some(now) = store.stats_now() {
-                prop_assert_eq!(now.map_err(fail("stats_now"))?, stats);
-            }
             Ok(())
         },
         "prop_lists_and_stats_match_reference",
@@ -224,7 +216,7 @@ pub fn prop_lists_and_stats_match_reference<S: MessageStore>(factory: &dyn Fn() 
 
 /// For random message sets, filters and limits, following `next_cursor` from the first page
 /// visits exactly the rows of an offset walk, which are the reference's filtered rows in order.
-pub fn prop_cursor_walk_equals_offset_walk<S: MessageStore>(factory: &dyn Fn() -> S) {
+pub fn prop_cursor_walk_equals_offset_walk(factory: &dyn Fn() -> Subject) {
     let strategy = (arb_messages(), arb_filter(), 1u32..=7);
     run(
         strategy,

@@ -3,7 +3,9 @@
 use hookline_domain::{Message, MessageId, Msisdn, Text, Timestamp};
 use hookline_query::{Filter, ListQuery, MAX_LIMIT, PageStart};
 
-use crate::{MessageStore, StoreError};
+use hookline_store::StoreError;
+
+use crate::Subject;
 
 /// A message from known-valid parts (to is `+14155550100`). Panics on an invalid part: it is
 /// for tests.
@@ -32,7 +34,7 @@ pub(crate) fn query(filter: Filter, limit: u32, start: PageStart) -> ListQuery {
 }
 
 /// Every row matching `filter`, read by an offset walk with the largest page.
-pub fn all_rows<S: MessageStore + ?Sized>(store: &S, filter: &Filter) -> Vec<Message> {
+pub fn all_rows(store: &Subject, filter: &Filter) -> Vec<Message> {
     let mut rows = Vec::new();
     loop {
         let q = query(

@@ -9,22 +9,24 @@ use hookline_query::{
 };
 
 use super::fixtures::{all_rows, ids, message, query, stored};
-use crate::{Inserted, MessageStore};
+use hookline_store::Inserted;
+
+use crate::Subject;
 
 const A: &str = "+919876543210";
 const B: &str = "+14155550100";
 
-fn insert<S: MessageStore + ?Sized>(store: &S, m: Message) -> Inserted {
+fn insert(store: &Subject, m: Message) -> Inserted {
     stored(store.insert(m), "insert")
 }
 
-fn insert_all<S: MessageStore + ?Sized>(store: &S, rows: &[Message]) {
+fn insert_all(store: &Subject, rows: &[Message]) {
     for m in rows {
         assert_eq!(insert(store, m.clone()), Inserted::Created, "{m:?}");
     }
 }
 
-fn list<S: MessageStore + ?Sized>(store: &S, q: &ListQuery) -> hookline_query::Page<Message> {
+fn list(store: &Subject, q: &ListQuery) -> hookline_query::Page<Message> {
     stored(store.list(q), "list")
 }
 
@@ -38,7 +40,7 @@ fn filter(from: Option<&str>, since: Option<&str>, q: Option<&str>) -> Filter {
     }
 }
 
-fn matching<S: MessageStore + ?Sized>(store: &S, f: Filter) -> Vec<String> {
+fn matching(store: &Subject, f: Filter) -> Vec<String> {
     ids(&all_rows(store, &f))
         .into_iter()
         .map(str::to_owned)
@@ -46,12 +48,12 @@ fn matching<S: MessageStore + ?Sized>(store: &S, f: Filter) -> Vec<String> {
 }
 
 /// The store's page for `q` equals the reference's over `rows`.
-fn assert_page_matches<S: MessageStore + ?Sized>(store: &S, rows: &[Message], q: &ListQuery) {
+fn assert_page_matches(store: &Subject, rows: &[Message], q: &ListQuery) {
     assert_eq!(list(store, q), reference::list(rows, q), "page for {q:?}");
 }
 
 /// A stored message is listed exactly as sent, `ts` text and all.
-pub fn insert_then_list_returns_it<S: MessageStore + ?Sized>(store: &S) {
+pub fn insert_then_list_returns_it(store: &Subject) {
     let m = message("m1", A, "2025-01-15T10:00:00.500Z", Some("Hello"));
     assert_eq!(insert(store, m.clone()), Inserted::Created);
     let page = list(store, &query(Filter::default(), 50, PageStart::Offset(0)));
@@ -64,7 +66,7 @@ pub fn insert_then_list_returns_it<S: MessageStore + ?Sized>(store: &S) {
 }
 
 /// A second insert of one `message_id` is a duplicate and stores nothing.
-pub fn a_second_insert_is_a_duplicate<S: MessageStore + ?Sized>(store: &S) {
+pub fn a_second_insert_is_a_duplicate(store: &Subject) {
     let m = message("m1", A, "2025-01-15T10:00:00Z", Some("Hello"));
     assert_eq!(insert(store, m.clone()), Inserted::Created);
     assert_eq!(insert(store, m.clone()), Inserted::Duplicate);
@@ -74,7 +76,7 @@ pub fn a_second_insert_is_a_duplicate<S: MessageStore + ?Sized>(store: &S) {
 }
 
 /// A duplicate with different fields leaves the first row exactly as it was.
-pub fn a_duplicate_never_changes_the_stored_row<S: MessageStore + ?Sized>(store: &S) {
+pub fn a_duplicate_never_changes_the_stored_row(store: &Subject) {
     let first = message("m1", A, "2025-01-15T10:00:00Z", Some("first"));
     insert(store, first.clone());
     for other in [
@@ -92,7 +94,7 @@ pub fn a_duplicate_never_changes_the_stored_row<S: MessageStore + ?Sized>(store:
 }
 
 /// `total` and the statistics follow every insert, duplicates excluded.
-pub fn totals_and_stats_follow_inserts<S: MessageStore + ?Sized>(store: &S) {
+pub fn totals_and_stats_follow_inserts(store: &Subject) {
     let mut rows = Vec::new();
     for (i, (from, ts)) in [
         (A, "2025-01-15T10:00:00Z"),
@@ -136,7 +138,7 @@ pub fn totals_and_stats_follow_inserts<S: MessageStore + ?Sized>(store: &S) {
 
 /// 32 threads inserting one `message_id` at the same moment: exactly one is created, and the
 /// stored row is one of those sent.
-pub fn concurrent_inserts_of_one_id_create_exactly_once<S: MessageStore + ?Sized>(store: &S) {
+pub fn concurrent_inserts_of_one_id_create_exactly_once(store: &Subject) {
     const THREADS: usize = 32;
     let barrier = Barrier::new(THREADS);
     let sent: Vec<Message> = (0..THREADS)
@@ -181,7 +183,7 @@ pub fn concurrent_inserts_of_one_id_create_exactly_once<S: MessageStore + ?Sized
 }
 
 /// Concurrent inserts of distinct ids all succeed and all land.
-pub fn concurrent_inserts_of_distinct_ids_all_land<S: MessageStore + ?Sized>(store: &S) {
+pub fn concurrent_inserts_of_distinct_ids_all_land(store: &Subject) {
     const THREADS: usize = 8;
     const EACH: usize = 25;
     let barrier = Barrier::new(THREADS);
@@ -205,7 +207,7 @@ pub fn concurrent_inserts_of_distinct_ids_all_land<S: MessageStore + ?Sized>(sto
 
 /// The longest `message_id` and `text` (counted in characters, here 4-byte emoji) and
 /// awkward characters survive storage unchanged, and a cursor after such an id works.
-pub fn long_ids_and_texts_round_trip<S: MessageStore + ?Sized>(store: &S) {
+pub fn long_ids_and_texts_round_trip(store: &Subject) {
     let long_id = "🙂".repeat(1024);
     let long_text = "🙂".repeat(4096);
     let rows = [
@@ -234,7 +236,7 @@ pub fn long_ids_and_texts_round_trip<S: MessageStore + ?Sized>(store: &S) {
 }
 
 /// Rows come by instant (not by text), then by `message_id` in byte order.
-pub fn orders_by_instant_then_message_id<S: MessageStore + ?Sized>(store: &S) {
+pub fn orders_by_instant_then_message_id(store: &Subject) {
     let rows = [
         message("b", A, "2025-01-15T10:00:00.5Z", None),
         message("c", A, "2025-01-15T10:00:00Z", None),
@@ -256,7 +258,7 @@ pub fn orders_by_instant_then_message_id<S: MessageStore + ?Sized>(store: &S) {
 }
 
 /// `from` selects one exact sender; a non-E.164 value matches nothing.
-pub fn filters_by_sender<S: MessageStore + ?Sized>(store: &S) {
+pub fn filters_by_sender(store: &Subject) {
     insert_all(
         store,
         &[
@@ -287,7 +289,7 @@ pub fn filters_by_sender<S: MessageStore + ?Sized>(store: &S) {
 }
 
 /// `since` keeps rows at or after an instant given with any offset.
-pub fn filters_since_with_any_offset<S: MessageStore + ?Sized>(store: &S) {
+pub fn filters_since_with_any_offset(store: &Subject) {
     insert_all(
         store,
         &[
@@ -331,7 +333,7 @@ pub fn filters_since_with_any_offset<S: MessageStore + ?Sized>(store: &S) {
 }
 
 /// `q` is a Unicode case-insensitive substring: `élan` finds `Élan`.
-pub fn q_is_unicode_case_insensitive<S: MessageStore + ?Sized>(store: &S) {
+pub fn q_is_unicode_case_insensitive(store: &Subject) {
     insert_all(
         store,
         &[
@@ -361,7 +363,7 @@ pub fn q_is_unicode_case_insensitive<S: MessageStore + ?Sized>(store: &S) {
 }
 
 /// `%` and `_` in `q` are ordinary characters, not wildcards.
-pub fn q_treats_percent_and_underscore_literally<S: MessageStore + ?Sized>(store: &S) {
+pub fn q_treats_percent_and_underscore_literally(store: &Subject) {
     insert_all(
         store,
         &[
@@ -382,7 +384,7 @@ pub fn q_treats_percent_and_underscore_literally<S: MessageStore + ?Sized>(store
 }
 
 /// A message without text never matches a `q`; an empty `q` is no filter.
-pub fn q_never_matches_null_text<S: MessageStore + ?Sized>(store: &S) {
+pub fn q_never_matches_null_text(store: &Subject) {
     insert_all(
         store,
         &[
@@ -402,7 +404,7 @@ pub fn q_never_matches_null_text<S: MessageStore + ?Sized>(store: &S) {
 }
 
 /// Filters combine with AND, and `total` counts what they select.
-pub fn filters_combine<S: MessageStore + ?Sized>(store: &S) {
+pub fn filters_combine(store: &Subject) {
     let rows = [
         message("m1", A, "2025-01-15T09:00:00Z", Some("hello")),
         message("m2", A, "2025-01-15T10:00:00Z", Some("Hello there")),
@@ -422,7 +424,7 @@ pub fn filters_combine<S: MessageStore + ?Sized>(store: &S) {
 }
 
 /// More than ten senders: the top ten by count, ties by `from` ascending.
-pub fn stats_break_count_ties_by_sender<S: MessageStore + ?Sized>(store: &S) {
+pub fn stats_break_count_ties_by_sender(store: &Subject) {
     let senders = [
         "+19", "+1", "+10", "+100", "+18", "+2", "+3", "+4", "+5", "+6", "+7", "+8",
     ];
@@ -466,7 +468,7 @@ pub fn stats_break_count_ties_by_sender<S: MessageStore + ?Sized>(store: &S) {
 }
 
 /// An empty store: no rows, zero counts, null timestamps.
-pub fn empty_store_has_null_stats_and_no_rows<S: MessageStore + ?Sized>(store: &S) {
+pub fn empty_store_has_null_stats_and_no_rows(store: &Subject) {
     let stats = stored(store.stats(), "stats");
     assert_eq!(stats, reference::stats(&[]));
     assert_eq!(
@@ -481,7 +483,7 @@ pub fn empty_store_has_null_stats_and_no_rows<S: MessageStore + ?Sized>(store: &
 
 /// Offset pages echo `limit` and `offset`, count every match, and carry a cursor only when
 /// rows follow; offsets past the end (up to `i64::MAX`) give empty pages.
-pub fn offset_pages_echo_and_count<S: MessageStore + ?Sized>(store: &S) {
+pub fn offset_pages_echo_and_count(store: &Subject) {
     let rows = seconds_apart(7);
     insert_all(store, &rows);
     for limit in [1, 2, 3, 7, 100] {
@@ -496,7 +498,7 @@ pub fn offset_pages_echo_and_count<S: MessageStore + ?Sized>(store: &S) {
 }
 
 /// Following `next_cursor` visits exactly the rows an offset walk visits, in order.
-pub fn cursor_walk_equals_offset_walk<S: MessageStore + ?Sized>(store: &S) {
+pub fn cursor_walk_equals_offset_walk(store: &Subject) {
     let mut rows = Vec::new();
     for i in 0..23 {
         let ts = [
@@ -540,7 +542,7 @@ pub fn cursor_walk_equals_offset_walk<S: MessageStore + ?Sized>(store: &S) {
 }
 
 /// A cursor keeps its place while rows are added before and after it.
-pub fn cursor_stays_valid_while_rows_are_added<S: MessageStore + ?Sized>(store: &S) {
+pub fn cursor_stays_valid_while_rows_are_added(store: &Subject) {
     let mut rows = seconds_apart(4);
     insert_all(store, &rows);
     let q = query(Filter::default(), 2, PageStart::Offset(0));
@@ -569,7 +571,7 @@ pub fn cursor_stays_valid_while_rows_are_added<S: MessageStore + ?Sized>(store: 
 }
 
 /// A fresh store is ready.
-pub fn a_fresh_store_is_ready<S: MessageStore + ?Sized>(store: &S) {
+pub fn a_fresh_store_is_ready(store: &Subject) {
     stored(store.check_ready(), "check_ready");
 }
 

@@ -1,0 +1,128 @@
+//! How every connection is opened: the file or in-memory database, its flags, and the
+//! settings of the writer, the checkpointer and the readers.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::{Location, SqliteError};
+
+/// Distinguishes in-memory databases of one process.
+static MEMORY_DATABASES: AtomicU64 = AtomicU64::new(0);
+
+/// How every connection is opened: what to open, with which flags, and how to set it up.
+#[derive(Clone)]
+pub(crate) struct Target {
+    /// Path or URI handed to SQLite.
+    pub(crate) uri: String,
+    /// Human name for errors.
+    pub(crate) name: String,
+    pub(crate) memory: bool,
+    busy_timeout: Duration,
+}
+
+impl Target {
+    pub(crate) fn new(location: &Location, busy_timeout: Duration) -> Result<Self, SqliteError> {
+        match location {
+            Location::File(path) => {
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(parent).map_err(|cause| {
+                        SqliteError::CannotCreateDir {
+                            path: parent.to_owned(),
+                            cause,
+                        }
+                    })?;
+                }
+                let name = path.display().to_string();
+                Ok(Self {
+                    uri: name.clone(),
+                    name,
+                    memory: false,
+                    busy_timeout,
+                })
+            }
+            Location::Memory => {
+                let n = MEMORY_DATABASES.fetch_add(1, Ordering::Relaxed);
+                let name = format!("/hookline-mem-{}-{n}", std::process::id());
+                Ok(Self {
+                    uri: format!("file:{name}?vfs=memdb"),
+                    name: format!(":memory: ({name})"),
+                    memory: true,
+                    busy_timeout,
+                })
+            }
+        }
+    }
+
+    pub(crate) fn flags(&self) -> OpenFlags {
+        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        if self.memory {
+            flags |= OpenFlags::SQLITE_OPEN_URI;
+        }
+        flags
+    }
+
+    /// Settings every connection gets.
+    fn configure(&self, conn: &Connection) -> rusqlite::Result<()> {
+        conn.busy_timeout(self.busy_timeout)?;
+        conn.execute_batch("PRAGMA temp_store = MEMORY;")?;
+        Ok(())
+    }
+
+    /// The writer's connection: creates the file, sets the journal and durability.
+    pub(crate) fn open_writer(&self) -> rusqlite::Result<Connection> {
+        let conn =
+            Connection::open_with_flags(&self.uri, self.flags() | OpenFlags::SQLITE_OPEN_CREATE)?;
+        self.configure(&conn)?;
+        let journal = if self.memory { "MEMORY" } else { "WAL" };
+        let _: String = conn.query_row(&format!("PRAGMA journal_mode = {journal}"), [], |r| {
+            r.get(0)
+        })?;
+        conn.execute_batch(
+            "PRAGMA synchronous = FULL;
+             PRAGMA cache_size = -32768;
+             PRAGMA journal_size_limit = 67108864;",
+        )?;
+        if !self.memory {
+            // The checkpointer thread copies the WAL back, so commits mostly only append.
+            // The writer still checkpoints when the WAL passes 4000 pages: right after its
+            // own commit nothing is left to copy but the tail, and the next transaction can
+            // then restart the WAL from its beginning — without this, continuous commits
+            // keep the WAL from ever being fully checkpointed, and it grows without bound.
+            conn.execute_batch("PRAGMA wal_autocheckpoint = 4000;")?;
+        }
+        conn.set_prepared_statement_cache_capacity(32);
+        Ok(conn)
+    }
+
+    /// The checkpointer's connection (files only; `memdb` has no WAL).
+    pub(crate) fn open_checkpointer(&self) -> rusqlite::Result<Option<Connection>> {
+        if self.memory {
+            return Ok(None);
+        }
+        let conn = Connection::open_with_flags(&self.uri, self.flags())?;
+        self.configure(&conn)?;
+        conn.execute_batch("PRAGMA synchronous = FULL;")?;
+        Ok(Some(conn))
+    }
+
+    /// A reader: the same file, refusing writes.
+    pub(crate) fn open_reader(&self, conn: &Connection) -> rusqlite::Result<()> {
+        self.configure(conn)?;
+        conn.execute_batch(
+            "PRAGMA query_only = ON;
+             PRAGMA cache_size = -8192;",
+        )?;
+        conn.set_prepared_statement_cache_capacity(64);
+        // Query-planner stability: without it SQLite re-prepares a cached statement whenever
+        // a bound value (here `LIMIT ?`/`OFFSET ?`) might change its plan, which was ~20% of a
+        // list request's CPU. Every read names its index and the schema keeps no planner
+        // statistics, so the plan cannot depend on the values anyway.
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+            true,
+        )?;
+        Ok(())
+    }
+}
