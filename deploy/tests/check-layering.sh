@@ -4,7 +4,8 @@
 #     or r2d2, not even transitively;
 #   - only hookline-sqlite depends directly on rusqlite / r2d2 / r2d2_sqlite;
 #   - only the server binary (hookline) depends on actix-web (directly or not);
-#   - internal dependencies point one way: domain <- signature, query <- store <- sqlite <- bins.
+#   - internal dependencies point one way: domain <- signature, query <- store <- sqlite <- bins;
+#   - test-only crates (proptest, hookline-store-conformance) stay out of the server's tree.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$ROOT"
@@ -42,6 +43,7 @@ allowed_internal() {
     hookline-signature) echo "hookline-domain" ;;
     hookline-query) echo "hookline-domain" ;;
     hookline-store) echo "hookline-domain hookline-query" ;;
+    hookline-store-conformance) echo "hookline-domain hookline-query hookline-store" ;;
     hookline-sqlite) echo "hookline-domain hookline-query hookline-store" ;;
     hookctl) echo "hookline-domain hookline-signature" ;;
     *) echo "*" ;;
@@ -80,6 +82,15 @@ done
 bad="$(tree_names hookctl "" | grep -E '^(rusqlite|r2d2|libsqlite3-sys)$' || true)"
 [ -z "$bad" ] || fail "hookctl reaches SQL crates: $(echo "$bad" | tr '\n' ' ')"
 [ "$failures" -ne "$before" ] || ok "hookline-sqlite and hookctl reach no actix; hookctl reaches no SQL"
+
+# 4. Test-only crates stay out of the server: the conformance suite and proptest are
+#    dev-dependencies of the backends, never in the binary's normal tree.
+bad="$(tree_names hookline "" | grep -E '^(proptest|hookline-store-conformance)$' || true)"
+if [ -n "$bad" ]; then
+  fail "the server's normal tree has test-only crates: $(echo "$bad" | tr '\n' ' ')"
+else
+  ok "hookline (the server) reaches neither proptest nor the conformance suite"
+fi
 
 [ "$failures" -eq 0 ] || die "$failures layering violation(s)"
 echo "layering: all checks passed"
