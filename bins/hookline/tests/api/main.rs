@@ -4,6 +4,7 @@
 
 mod config;
 mod evaluation_flow;
+mod external_tools;
 mod health;
 mod helpers;
 mod lifecycle;

@@ -80,15 +80,17 @@ fn metrics_pass_promtool_except_for_the_spec_mandated_latency_name() {
     use std::io::Write;
     use std::process::{Command, Stdio};
 
-    let Ok(mut promtool) = Command::new("promtool")
+    let mut promtool = match Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-    else {
-        eprintln!("promtool is not installed: metrics_pass_promtool… did NOT run its check");
-        return;
+    {
+        Ok(promtool) => promtool,
+        Err(e) => {
+            return crate::external_tools::missing("promtool", "the promtool metrics check", &e);
+        }
     };
     let app = TestApp::spawn();
     app.store("m1", "+1555", "2025-01-15T10:00:00Z", None);
