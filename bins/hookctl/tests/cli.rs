@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 const SECRET: &str = "testsecret";
 
-/// The body of step 3 of the SPEC's evaluation flow.
+/// The example body of docs/API.md, step 3 of the original services' evaluation flow.
 const SPEC_BODY: &[u8] = br#"{"message_id":"m1","from":"+919876543210","to":"+14155550100","ts":"2025-01-15T10:00:00Z","text":"Hello"}"#;
 
 /// A `hookctl` command with a clean environment: no secret, no URL, no proxies.

@@ -54,7 +54,7 @@
 //!
 //! # Schema (version 5, see `schema.rs`)
 //!
-//! `messages` keeps the original columns of `SPEC.md` and adds, computed in Rust:
+//! `messages` keeps the original services' columns and adds, computed in Rust:
 //! - `ts_key`: [`Instant::sort_key`](hookline_domain::Instant::sort_key) of `ts`, a
 //!   30-byte text whose byte order is instant order (equal to
 //!   [`Cursor::ts_key`](hookline_query::Cursor::ts_key));
@@ -214,10 +214,11 @@ pub struct SqliteStore {
     counts: CountCache,
 }
 
-/// Readiness requires this much free space on a file database's filesystem: a few group
-/// commits' worth of WAL (a 64-row group writes about 1.3 MB) plus checkpoint headroom.
-/// Below it the store is not ready even if a small write still fits, because the next
-/// group of messages would not.
+/// Readiness requires this much free space on a file database's filesystem: room for the
+/// WAL of the next group commits. A commit writes about 21 KB of WAL per message
+/// (`docs/PERFORMANCE.md`): about 1.3 MB for the ~60-message groups that 64 connections
+/// produce, more for a group of [`SqliteConfig::max_batch`] (256 by default). Below it the
+/// store is not ready even if a small write still fits, because the next group may not.
 pub const MIN_FREE_BYTES: u64 = 4 * 1024 * 1024;
 
 impl std::fmt::Debug for SqliteStore {

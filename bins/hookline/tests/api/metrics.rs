@@ -1,4 +1,4 @@
-//! `GET /metrics`: Prometheus text with the SPEC's three families, route-template labels and
+//! `GET /metrics`: Prometheus text with docs/API.md's families, route-template labels and
 //! webhook results present from start-up.
 
 use crate::helpers::TestApp;
@@ -105,7 +105,7 @@ fn metrics_pass_promtool_except_for_the_spec_mandated_latency_name() {
     let output = promtool.wait_with_output().unwrap();
     let findings = String::from_utf8_lossy(&output.stdout).into_owned()
         + &String::from_utf8_lossy(&output.stderr);
-    // promtool's naming lint objects to the "ms" in `request_latency_ms`, a name SPEC.md
+    // promtool's naming lint objects to the "ms" in `request_latency_ms`, a name docs/API.md
     // fixes; anything else (a parse error, a counter without `_total`, …) fails the test.
     let other: Vec<_> = findings
         .lines()
