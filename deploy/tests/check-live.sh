@@ -136,7 +136,7 @@ ok "GET /messages: total 3"
 step "promtool check metrics on the live /metrics"
 curl -sf "$base/metrics" >"$work/metrics.txt" || die "GET /metrics failed"
 # promtool exits 1 when the exposition cannot be parsed and 3 when the linter has findings.
-# One finding is expected and accepted: the SPEC fixes the histogram's name as
+# One finding is expected and accepted: docs/API.md fixes the histogram's name as
 # `request_latency_ms` (the original services' name, which dashboards and alerts use), and
 # the linter dislikes the unit abbreviation `_ms`. Any other finding fails the check.
 accepted='^request_latency_ms metric names should not contain abbreviated units$'

@@ -2,7 +2,7 @@
 //!
 //! # Why this binary exists
 //!
-//! Speed is the reason to choose hookline (issue #5), so the project measures itself with
+//! Speed is the reason to choose hookline, so the project measures itself with
 //! a tool it owns and can read: figures in `docs/PERFORMANCE.md` come from one command,
 //! `make bench`, on whatever machine runs it. The load generator is deliberately plain —
 //! one thread and one blocking keep-alive `TcpStream` per connection, and a hand-written

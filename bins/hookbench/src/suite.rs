@@ -13,7 +13,7 @@
 //!
 //! The peak RSS is the largest `VmHWM` of the three server processes. Every phase uses the
 //! in-process closed-loop load generator of [`crate::load`], so client and server share
-//! the machine's cores, as they did for the reference figures in the issue.
+//! the machine's cores, as they did for the reference figures the targets came with.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -31,7 +31,7 @@ pub const BEGIN: &str = "<!-- bench-suite:begin -->";
 /// See [`BEGIN`].
 pub const END: &str = "<!-- bench-suite:end -->";
 
-/// Targets of issue #5.
+/// The targets of docs/PERFORMANCE.md, "Targets".
 const INGEST_RPS: f64 = 20_000.0;
 const INGEST_P99_MS: f64 = 20.0;
 const READ_RATIO: f64 = 5.0;

@@ -1,4 +1,4 @@
-//! Settings from the environment (the SPEC's table), parsed once at start-up.
+//! Settings from the environment (README.md, "Configuration"), parsed once at start-up.
 //!
 //! The `config` crate gathers the five variables (with their defaults); every value is then
 //! parsed here into a typed [`Settings`]. A value that does not parse is a [`ConfigError`]
@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use hookline_signature::{SignatureError, Verifier};
 use serde::Deserialize;
 
-/// The variables this server reads, in the SPEC's order.
+/// The variables this server reads, in the order of README.md's table.
 pub const VARIABLES: [&str; 5] = [
     "WEBHOOK_SECRET",
     "DATABASE_URL",

@@ -1,8 +1,8 @@
 //! The hookline server: the HTTP face of the webhook-ingest service.
 //!
 //! This crate is the only one that knows HTTP, configuration and logging. It owns:
-//! - [`config`]: the environment settings of `SPEC.md`, parsed once; a bad one stops
-//!   start-up with one JSON line naming the variable and exit code 2;
+//! - [`config`]: the environment settings (README.md, "Configuration"), parsed once; a bad
+//!   one stops start-up with one JSON line naming the variable and exit code 2;
 //! - [`routes`]: one module per endpoint, each turning HTTP into calls of the domain, query
 //!   and store crates and back — no validation or SQL lives here;
 //! - [`errors`]: every error a handler answers with, mapped to its status and body in one
@@ -14,8 +14,9 @@
 //!   `hookline healthcheck` probe for images without curl.
 //!
 //! Invariants: nothing a client sends causes a 5xx other than 503 for storage faults, nor a
-//! panic; store calls (blocking) run on the blocking pool, never on the async workers;
-//! stdout carries JSON lines only; secrets and message text are never logged.
+//! panic; store calls go through the async `MessageStore`, and how a backend waits (a
+//! writer thread, a blocking pool, a connection pool) is the backend's business; stdout
+//! carries JSON lines only; secrets and message text are never logged.
 
 pub mod bodies;
 pub mod config;

@@ -1,7 +1,7 @@
 //! The vocabulary of hookline: what a valid message *is*.
 //!
 //! Every value a client can send is parsed here, once, into a newtype whose constructor
-//! enforces the contract of `SPEC.md` ("parse, don't validate"). Once a [`Message`] exists, its
+//! enforces the contract of docs/API.md ("parse, don't validate"). Once a [`Message`] exists, its
 //! fields are known to be valid; no other crate re-checks them.
 //!
 //! Invariants:

@@ -90,7 +90,7 @@ impl ListQuery {
     }
 
     /// Parses decoded query parameters (`limit`, `offset`, `from`, `since`, `q`, `cursor`;
-    /// others are ignored; the last of repeated keys wins) as `SPEC.md` says, reporting every
+    /// others are ignored; the last of repeated keys wins) as docs/API.md says, reporting every
     /// problem at once with `loc` = `["query", name]`.
     ///
     /// - `limit` (default 50) and `offset` (default 0) are integers as pydantic reads them

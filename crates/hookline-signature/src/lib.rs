@@ -8,7 +8,7 @@
 //! the same scheme. The HTTP server only extracts two header values and the body bytes and
 //! hands them to [`Verifier::verify`]; it knows nothing about hex, prefixes or keys.
 //!
-//! Two header schemes are accepted (see `SPEC.md`, `POST /webhook`):
+//! Two header schemes are accepted (see docs/API.md, `POST /webhook`):
 //!
 //! - `X-Signature: <hex>` — the HMAC as 64 hex digits, lower- or upper-case;
 //! - `X-Hub-Signature-256: sha256=<hex>` — the form Meta's WhatsApp Cloud API and GitHub send.

@@ -6,7 +6,7 @@ use hookline_signature::{
 };
 use proptest::prelude::*;
 
-/// The body of the SPEC's evaluation flow, step 3.
+/// The example body of docs/API.md, step 3 of the original services' evaluation flow.
 const SPEC_BODY: &[u8] = br#"{"message_id":"m1","from":"+919876543210","to":"+14155550100","ts":"2025-01-15T10:00:00Z","text":"Hello"}"#;
 
 /// HMAC-SHA256 of `SPEC_BODY` under `testsecret`, computed independently with Python:

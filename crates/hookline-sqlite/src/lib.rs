@@ -56,7 +56,7 @@
 //!
 //! # Schema (version 5, see `schema.rs`)
 //!
-//! `messages` keeps the original columns of `SPEC.md` and adds, computed in Rust:
+//! `messages` keeps the original services' columns and adds, computed in Rust:
 //! - `ts_key`: [`Instant::sort_key`](hookline_domain::Instant::sort_key) of `ts`, a
 //!   30-byte text whose byte order is instant order (equal to
 //!   [`Cursor::ts_key`](hookline_query::Cursor::ts_key));
@@ -233,10 +233,11 @@ struct Inner {
     inline_reads: bool,
 }
 
-/// Readiness requires this much free space on a file database's filesystem: a few group
-/// commits' worth of WAL (a 256-row group writes about 5 MB at most; most are far smaller)
-/// plus checkpoint headroom. Below it the store is not ready even if a small write still
-/// fits, because the next group of messages might not.
+/// Readiness requires this much free space on a file database's filesystem: room for the
+/// WAL of the next group commits. A commit writes about 21 KB of WAL per message
+/// (`docs/PERFORMANCE.md`): about 1.3 MB for the ~60-message groups that 64 connections
+/// produce, more for a group of [`SqliteConfig::max_batch`] (256 by default). Below it the
+/// store is not ready even if a small write still fits, because the next group may not.
 pub const MIN_FREE_BYTES: u64 = 4 * 1024 * 1024;
 
 impl std::fmt::Debug for SqliteStore {

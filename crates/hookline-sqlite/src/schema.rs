@@ -1,7 +1,7 @@
 //! The schema and its versioned, idempotent migrations (`PRAGMA user_version`).
 //!
 //! - version 0: nothing, or the bare `messages` table an original FastAPI service wrote;
-//! - version 1: the `messages` table of `SPEC.md` (created if missing; an original database
+//! - version 1: the original services' `messages` table (created if missing; an original database
 //!   already has it, so it is simply adopted);
 //! - version 2: hookline's derived columns (`ts_key`, `text_folded`, computed in Rust and
 //!   backfilled for existing rows), the list indexes, the trigram index of `text_folded`,
@@ -51,7 +51,7 @@ pub(crate) enum MigrationError {
     TooNew(i64),
 }
 
-/// The original table, exactly as `SPEC.md` names it.
+/// The original table, exactly as the original services define it.
 const V1: &str = "
 CREATE TABLE IF NOT EXISTS messages (
     message_id  TEXT PRIMARY KEY,

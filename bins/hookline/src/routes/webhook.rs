@@ -1,4 +1,4 @@
-//! `POST /webhook`: the checks in the SPEC's order — 413, 401, 415, 422 — then the store.
+//! `POST /webhook`: the checks in docs/API.md's order — 413, 401, 415, 422 — then the store.
 
 use std::future::poll_fn;
 use std::pin::Pin;
@@ -52,7 +52,7 @@ pub enum WebhookResult {
 }
 
 impl WebhookResult {
-    /// The results counted by `webhook_requests_total` (the SPEC's four), all registered at
+    /// The results counted by `webhook_requests_total` (docs/API.md's four), all registered at
     /// zero on start-up. The others appear in logs and under `http_requests_total` by status.
     pub const COUNTED: [Self; 4] = [
         Self::Created,

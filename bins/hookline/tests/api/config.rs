@@ -1,5 +1,5 @@
 //! Start-up configuration: a malformed setting stops the process with exit code 2 and one
-//! JSON line on stdout naming the variable; the SPEC's URL forms all work.
+//! JSON line on stdout naming the variable; every documented `DATABASE_URL` form works.
 
 use serde_json::Value;
 

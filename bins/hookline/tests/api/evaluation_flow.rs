@@ -1,5 +1,6 @@
-//! The original services' evaluation sequence (SPEC "The original evaluation flow", steps
-//! 2–8), run literally: the same bodies, headers and URLs, `+` unencoded.
+//! The original services' evaluation sequence (steps 2–8: health, signed and unsigned
+//! webhooks, the list filters, `/stats`, `/metrics`), run literally: the same bodies, headers
+//! and URLs, `+` unencoded.
 
 use serde_json::Value;
 

@@ -1,4 +1,4 @@
-//! Logs: JSON lines only on stdout, the SPEC's fields on every request line, rejected
+//! Logs: JSON lines only on stdout, README.md's fields on every request line, rejected
 //! signatures at ERROR, no secrets or message text, LOG_LEVEL filtering.
 
 use serde_json::Value;

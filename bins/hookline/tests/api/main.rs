@@ -1,9 +1,10 @@
 //! Black-box tests of the `hookline` binary: each starts the compiled server as a process on
-//! its own port with a fresh database and checks one clause of `SPEC.md` over real HTTP.
+//! its own port with a fresh database and checks one clause of docs/API.md over real HTTP.
 //! One test binary for all areas, so it compiles once.
 
 mod config;
 mod evaluation_flow;
+mod external_tools;
 mod health;
 mod helpers;
 mod lifecycle;

@@ -1,4 +1,4 @@
-//! `GET /metrics`: Prometheus text with the SPEC's three families, route-template labels and
+//! `GET /metrics`: Prometheus text with docs/API.md's families, route-template labels and
 //! webhook results present from start-up.
 
 use crate::helpers::{Config, TestApp};
@@ -80,15 +80,17 @@ fn metrics_pass_promtool_except_for_the_spec_mandated_latency_name() {
     use std::io::Write;
     use std::process::{Command, Stdio};
 
-    let Ok(mut promtool) = Command::new("promtool")
+    let mut promtool = match Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-    else {
-        eprintln!("promtool is not installed: metrics_pass_promtool… did NOT run its check");
-        return;
+    {
+        Ok(promtool) => promtool,
+        Err(e) => {
+            return crate::external_tools::missing("promtool", "the promtool metrics check", &e);
+        }
     };
     let app = TestApp::spawn();
     app.store("m1", "+1555", "2025-01-15T10:00:00Z", None);
@@ -103,7 +105,7 @@ fn metrics_pass_promtool_except_for_the_spec_mandated_latency_name() {
     let output = promtool.wait_with_output().unwrap();
     let findings = String::from_utf8_lossy(&output.stdout).into_owned()
         + &String::from_utf8_lossy(&output.stderr);
-    // promtool's naming lint objects to the "ms" in `request_latency_ms`, a name SPEC.md
+    // promtool's naming lint objects to the "ms" in `request_latency_ms`, a name docs/API.md
     // fixes; anything else (a parse error, a counter without `_total`, …) fails the test.
     let other: Vec<_> = findings
         .lines()

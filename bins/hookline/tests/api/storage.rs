@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
+use crate::external_tools;
 use crate::helpers::{Config, message};
 
 /// Holds an exclusive lock on the database until its stdin closes.
@@ -26,14 +27,14 @@ fn a_database_locked_past_its_timeout_answers_503_and_recovers_without_restart()
     let url = app.config.var("DATABASE_URL").unwrap();
     let path = url.strip_prefix("sqlite:///").unwrap();
 
-    let Ok(mut locker) = Command::new("python3")
+    let mut locker = match Command::new("python3")
         .args(["-c", LOCKER, path])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
-    else {
-        eprintln!("python3 is not installed: the storage-fault test did NOT run");
-        return;
+    {
+        Ok(locker) => locker,
+        Err(e) => return external_tools::missing("python3", "the storage-fault test", &e),
     };
     let mut locked = String::new();
     BufReader::new(locker.stdout.take().unwrap())

@@ -1,7 +1,7 @@
 //! Crash durability: SIGKILL the server at a random moment while many connections write,
 //! restart it on the same file, and find every acknowledged message — several rounds.
 //!
-//! The SPEC's promise is "the 200 is sent only after the row is durable on disk"; a kill
+//! docs/API.md promises that the 200 is sent only once the row is committed and fsynced; a kill
 //! at any instant must therefore never lose an acknowledged row, nor corrupt the file.
 
 use std::collections::BTreeSet;

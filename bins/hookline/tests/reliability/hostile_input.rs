@@ -3,7 +3,7 @@
 //!
 //! What is acceptable, and why:
 //! - every well-formed HTTP request gets a complete response, and never a 5xx: client
-//!   input is answered with a 4xx (SPEC: "no other 5xx for any input");
+//!   input is answered with a 4xx (docs/API.md: no 5xx but the listed 503s for any request);
 //! - a row is stored exactly for the valid, correctly signed messages sent — the stored
 //!   ids after the run equal that set;
 //! - a body larger than 64 KiB gets 413, and the server may close the connection right
