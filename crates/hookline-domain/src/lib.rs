@@ -16,7 +16,7 @@ mod error;
 mod message;
 mod time_value;
 
-pub use error::{DomainError, FieldError};
+pub use error::{DomainError, FieldError, LocSegment};
 pub use message::{
     MAX_MESSAGE_ID_CHARS, MAX_TEXT_CHARS, Message, MessageId, Msisdn, Text, parse_message,
 };
