@@ -69,7 +69,7 @@ bench-store: ## Store-level benchmark of hookline-sqlite (no HTTP)
 	$(CARGO) bench -p hookline-sqlite --bench store
 
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := webhook_body query_params cursor_decode signature_verify
+FUZZ_TARGETS := webhook_body query_params cursor_decode signature_verify whatsapp_envelope
 
 fuzz: ## Run each cargo-fuzz target for FUZZ_SECONDS (default 60) from its seeds (nightly)
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked

@@ -1,5 +1,7 @@
 //! Errors of the domain: one reason per rejected value, and the FastAPI-shaped field error.
 
+use std::fmt;
+
 use serde::Serialize;
 
 /// Why a single value was rejected. The `Display` text is the human message; [`kind`]
@@ -35,6 +37,21 @@ pub enum DomainError {
     /// Not an RFC 3339 timestamp (any offset).
     #[error("Value error, must be an RFC 3339 timestamp such as 2025-01-15T10:00:00Z")]
     NotTimestamp,
+    /// Present but not a JSON object.
+    #[error("Input should be a valid dictionary or object to extract fields from")]
+    NotAnObject,
+    /// Present but not a JSON array.
+    #[error("Input should be a valid list")]
+    NotAList,
+    /// Not a Unix time in whole seconds (ASCII digits, or a JSON integer).
+    #[error("Value error, must be a Unix time in whole seconds such as \"1674727200\"")]
+    NotUnixSeconds,
+    /// A Unix time in seconds outside what a [`Timestamp`](crate::Timestamp) can denote.
+    #[error("Value error, must be a Unix time from 0 to 253402300799 (years 1970 to 9999)")]
+    UnixSecondsOutOfRange,
+    /// Not a phone number written as digits (WhatsApp's form of E.164, without the `+`).
+    #[error("Value error, must be 1 to 15 digits, optionally after a '+'")]
+    NotPhoneDigits,
 }
 
 impl DomainError {
@@ -45,19 +62,70 @@ impl DomainError {
             DomainError::NotAString => "string_type",
             DomainError::TooShort { .. } => "string_too_short",
             DomainError::TooLong { .. } => "string_too_long",
-            DomainError::NotE164 | DomainError::NotUtcTimestamp | DomainError::NotTimestamp => {
-                "value_error"
-            }
+            DomainError::NotAnObject => "model_type",
+            DomainError::NotAList => "list_type",
+            DomainError::NotE164
+            | DomainError::NotUtcTimestamp
+            | DomainError::NotTimestamp
+            | DomainError::NotUnixSeconds
+            | DomainError::UnixSecondsOutOfRange
+            | DomainError::NotPhoneDigits => "value_error",
         }
+    }
+}
+
+/// One step of a [`FieldError`]'s location: an object key or an array index.
+///
+/// Serializes untagged, so a location reads as FastAPI writes it:
+/// `["body", "entry", 0, "changes", 1]` — keys as JSON strings, indexes as JSON numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(untagged)]
+pub enum LocSegment {
+    /// An object key, or the source (`"body"`, `"query"`).
+    Key(String),
+    /// A zero-based position in a JSON array.
+    Index(usize),
+}
+
+impl fmt::Display for LocSegment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LocSegment::Key(key) => f.write_str(key),
+            LocSegment::Index(index) => write!(f, "{index}"),
+        }
+    }
+}
+
+impl From<&str> for LocSegment {
+    fn from(key: &str) -> Self {
+        LocSegment::Key(key.to_owned())
+    }
+}
+
+impl From<String> for LocSegment {
+    fn from(key: String) -> Self {
+        LocSegment::Key(key)
+    }
+}
+
+impl From<usize> for LocSegment {
+    fn from(index: usize) -> Self {
+        LocSegment::Index(index)
     }
 }
 
 /// One problem with one input, in FastAPI's 422 shape: `{"loc":[…],"msg":"…","type":"…"}`.
 ///
 /// `loc` starts with where the value came from (`"body"` or `"query"`) and then names the
-/// field; a body that cannot be read at all has `loc` = `["body"]`.
+/// field; a body that cannot be read at all has `loc` = `["body"]`. Inside nested bodies (the
+/// WhatsApp envelope) `loc` also holds array indexes; serialized, they are JSON numbers, as in
+/// FastAPI (`["body", "entry", 0, "changes", 1, "value"]`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldError {
+    #[serde(rename = "loc")]
+    segments: Vec<LocSegment>,
+    /// `segments` as text, kept for [`FieldError::loc`], whose callers expect strings.
+    #[serde(skip)]
     loc: Vec<String>,
     msg: String,
     #[serde(rename = "type")]
@@ -67,8 +135,19 @@ pub struct FieldError {
 impl FieldError {
     /// A field error at `loc` with a message and a FastAPI `type`.
     pub fn new(loc: &[&str], msg: impl Into<String>, kind: impl Into<String>) -> Self {
+        Self::at(
+            loc.iter().map(|&key| LocSegment::from(key)).collect(),
+            msg,
+            kind,
+        )
+    }
+
+    /// A field error at a location that may hold array indexes, e.g.
+    /// `["body", "entry", 0, "changes"]`.
+    pub fn at(loc: Vec<LocSegment>, msg: impl Into<String>, kind: impl Into<String>) -> Self {
         Self {
-            loc: loc.iter().map(|s| (*s).to_owned()).collect(),
+            loc: loc.iter().map(LocSegment::to_string).collect(),
+            segments: loc,
             msg: msg.into(),
             kind: kind.into(),
         }
@@ -79,9 +158,20 @@ impl FieldError {
         Self::new(loc, err.to_string(), err.kind())
     }
 
-    /// Where the problem is, e.g. `["body", "from"]`.
+    /// A field error from a [`DomainError`] at a location that may hold array indexes.
+    pub fn from_domain_at(loc: Vec<LocSegment>, err: &DomainError) -> Self {
+        Self::at(loc, err.to_string(), err.kind())
+    }
+
+    /// Where the problem is, every segment as text, e.g. `["body", "from"]`; an array index
+    /// appears in decimal (`"0"`). [`loc_segments`](Self::loc_segments) keeps indexes apart.
     pub fn loc(&self) -> &[String] {
         &self.loc
+    }
+
+    /// Where the problem is, with array indexes as numbers: what the 422 body should carry.
+    pub fn loc_segments(&self) -> &[LocSegment] {
+        &self.segments
     }
 
     /// The human-readable message.

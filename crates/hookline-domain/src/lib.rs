@@ -11,12 +11,20 @@
 //! - lengths are counted in Unicode scalar values (what Python's `len` counts);
 //! - [`parse_message`] reports *every* problem of a body at once, in the shape FastAPI uses
 //!   (`loc` / `msg` / `type`), so a 422 from hookline reads like one from the original service.
+//!
+//! [`whatsapp`] maps Meta's WhatsApp Cloud API webhook envelope to the same [`Message`]s,
+//! through the same constructors: [`whatsapp::parse_envelope`] returns the messages to store
+//! and counts of what is acknowledged without being stored (status updates, other changes), or
+//! every problem at once with a `loc` that points into the envelope
+//! (`["body", "entry", 0, "changes", 1, "value", "messages", 2, "from"]`; indexes are
+//! [`LocSegment::Index`] and serialize as JSON numbers).
 
 mod error;
 mod message;
 mod time_value;
+pub mod whatsapp;
 
-pub use error::{DomainError, FieldError};
+pub use error::{DomainError, FieldError, LocSegment};
 pub use message::{
     MAX_MESSAGE_ID_CHARS, MAX_TEXT_CHARS, Message, MessageId, Msisdn, Text, parse_message,
 };

@@ -163,26 +163,7 @@ impl Message {
 /// - Otherwise one error per invalid field, in the order `message_id`, `from`, `to`, `ts`,
 ///   `text`, each at `["body", field]`. Unknown fields are ignored.
 pub fn parse_message(body: &[u8]) -> Result<Message, Vec<FieldError>> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(vec![FieldError::from_domain(
-            &["body"],
-            &DomainError::Missing,
-        )]);
-    }
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        vec![FieldError::new(
-            &["body"],
-            format!("JSON decode error: {e}"),
-            "json_invalid",
-        )]
-    })?;
-    let Value::Object(object) = value else {
-        return Err(vec![FieldError::new(
-            &["body"],
-            "Input should be a valid dictionary or object to extract fields from",
-            "model_attributes_type",
-        )]);
-    };
+    let object = json_object(body)?;
 
     let mut errors = Vec::new();
     let e = &mut errors;
@@ -204,6 +185,32 @@ pub fn parse_message(body: &[u8]) -> Result<Message, Vec<FieldError>> {
             Ok(Message::new(id, from, to, ts, text))
         }
         _ => Err(errors),
+    }
+}
+
+/// Reads a body that must be one JSON object, with the three body-level errors at `["body"]`:
+/// `missing` (empty or blank), `json_invalid`, and `model_attributes_type` (JSON, not an object).
+pub(crate) fn json_object(body: &[u8]) -> Result<serde_json::Map<String, Value>, Vec<FieldError>> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(vec![FieldError::from_domain(
+            &["body"],
+            &DomainError::Missing,
+        )]);
+    }
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        vec![FieldError::new(
+            &["body"],
+            format!("JSON decode error: {e}"),
+            "json_invalid",
+        )]
+    })?;
+    match value {
+        Value::Object(object) => Ok(object),
+        _ => Err(vec![FieldError::new(
+            &["body"],
+            "Input should be a valid dictionary or object to extract fields from",
+            "model_attributes_type",
+        )]),
     }
 }
 

@@ -104,6 +104,33 @@ impl Timestamp {
         })
     }
 
+    /// The latest Unix time (in seconds) a `Timestamp` can denote: `9999-12-31T23:59:59Z`.
+    pub const MAX_UNIX_SECONDS: u64 = 253_402_300_799;
+
+    /// The timestamp of a Unix time in whole seconds, written `YYYY-MM-DDTHH:MM:SSZ`
+    /// (`1674727200` → `2023-01-26T10:00:00Z`). The text goes through [`Timestamp::parse`], so
+    /// the result is exactly what a client could have sent.
+    ///
+    /// Fails with [`DomainError::UnixSecondsOutOfRange`] above [`Self::MAX_UNIX_SECONDS`].
+    pub fn from_unix_seconds(seconds: u64) -> Result<Self, DomainError> {
+        if seconds > Self::MAX_UNIX_SECONDS {
+            return Err(DomainError::UnixSecondsOutOfRange);
+        }
+        let seconds = i64::try_from(seconds).map_err(|_| DomainError::UnixSecondsOutOfRange)?;
+        let instant = OffsetDateTime::from_unix_timestamp(seconds)
+            .map_err(|_| DomainError::UnixSecondsOutOfRange)?;
+        let text = format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            instant.year(),
+            u8::from(instant.month()),
+            instant.day(),
+            instant.hour(),
+            instant.minute(),
+            instant.second()
+        );
+        Self::parse(&text)
+    }
+
     /// The timestamp exactly as the client sent it.
     pub fn as_str(&self) -> &str {
         &self.text
@@ -211,6 +238,29 @@ mod tests {
                 Timestamp::parse(bad),
                 Err(DomainError::NotUtcTimestamp),
                 "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn unix_seconds_render_as_whole_utc_seconds() {
+        for (seconds, text) in [
+            (0, "1970-01-01T00:00:00Z"),
+            (1_674_727_200, "2023-01-26T10:00:00Z"),
+            (1_709_251_200, "2024-03-01T00:00:00Z"),
+            (Timestamp::MAX_UNIX_SECONDS, "9999-12-31T23:59:59Z"),
+        ] {
+            let ts = Timestamp::from_unix_seconds(seconds).unwrap();
+            assert_eq!(ts.as_str(), text);
+            assert_eq!(
+                ts.instant().unix_nanos(),
+                i128::from(seconds) * 1_000_000_000
+            );
+        }
+        for too_late in [Timestamp::MAX_UNIX_SECONDS + 1, u64::MAX] {
+            assert_eq!(
+                Timestamp::from_unix_seconds(too_late),
+                Err(DomainError::UnixSecondsOutOfRange)
             );
         }
     }

@@ -6,6 +6,8 @@ use hookline_domain::{
 use proptest::prelude::*;
 use serde_json::json;
 
+mod whatsapp;
+
 fn body(v: serde_json::Value) -> Vec<u8> {
     serde_json::to_vec(&v).unwrap()
 }
