@@ -6,6 +6,7 @@ mod config;
 mod evaluation_flow;
 mod external_tools;
 mod health;
+#[path = "../harness/mod.rs"]
 mod helpers;
 mod lifecycle;
 mod logs;

@@ -6,6 +6,9 @@
 //! Every loop here is bounded in count and in time (the machine is shared); each test prints
 //! what it achieved with `eprintln!` (run with `--nocapture` to see the counts).
 
+#[path = "../harness/mod.rs"]
+mod harness;
+
 mod crash_durability;
 mod full_disk;
 mod host_header;

@@ -1,88 +1,40 @@
-//! Starting the compiled `hookline` binary on a database file the test chooses, killing and
-//! restarting it, and reading back everything it stored.
-//!
-//! Same approach as `tests/api/helpers.rs`: `PORT=0`, the bound address read from the
-//! `listening` log line, an environment holding nothing but what the test sets.
+//! The reliability tests' view of a server: the compiled `hookline` binary, started through
+//! the shared harness (`tests/harness`) on a database file the test chooses, killed and
+//! restarted, and read back in full.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::{Command, ExitStatus};
+use std::time::Duration;
 
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
-/// The secret every server here runs with.
-pub const SECRET: &str = "reliability-secret";
-
-/// How long to wait for start-up, exit, or a line in the log.
-pub const PATIENCE: Duration = Duration::from_secs(30);
+pub use crate::harness::SECRET;
+use crate::harness::{Config, TestApp};
 
 /// A running server process.
 pub struct Server {
-    child: Child,
+    app: TestApp,
     /// The address it listens on.
     pub addr: SocketAddr,
-    /// Every stdout line so far.
-    pub stdout: Arc<Mutex<Vec<String>>>,
     /// A client with a 10 s timeout and no redirects.
     pub client: Client,
 }
 
 impl Server {
-    /// Starts `hookline` on the database file `db` (created if missing) and waits until
+    /// Starts the `hookline` binary (the harness's [`Config::spawn_process`]) on the
+    /// database file `db` (created if missing), in `db`'s folder, and waits until
     /// `/health/live` answers 200.
     pub fn start(db: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hookline"))
-            .env_clear()
-            .env("WEBHOOK_SECRET", SECRET)
-            .env("DATABASE_URL", format!("sqlite:///{}", db.display()))
-            .env("LOG_LEVEL", "INFO")
-            .env("HOST", "127.0.0.1")
-            .env("PORT", "0")
-            .current_dir(db.parent().unwrap())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = Arc::new(Mutex::new(Vec::new()));
-        let lines = stdout.clone();
-        let pipe = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                lines.lock().unwrap().push(line);
-            }
-        });
-        let deadline = Instant::now() + PATIENCE;
-        let addr = loop {
-            let found = stdout.lock().unwrap().iter().find_map(|l| {
-                let v: Value = serde_json::from_str(l).ok()?;
-                (v["msg"] == "listening").then(|| v["addr"].as_str().unwrap().parse().unwrap())
-            });
-            if let Some(addr) = found {
-                break addr;
-            }
-            if let Some(status) = child.try_wait().unwrap() {
-                panic!("hookline exited during start-up: {status}");
-            }
-            assert!(Instant::now() < deadline, "no `listening` line");
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let server = Self {
-            child,
+        let app = Config::new().database(db).spawn_process();
+        let addr = app.base.trim_start_matches("http://").parse().unwrap();
+        Self {
+            app,
             addr,
-            stdout,
             client: client(Duration::from_secs(10)),
-        };
-        while server.status("/health/live") != Some(200) {
-            assert!(Instant::now() < deadline, "/health/live never answered 200");
-            std::thread::sleep(Duration::from_millis(20));
         }
-        server
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -98,45 +50,30 @@ impl Server {
 
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
-        self.child.try_wait().unwrap().is_none()
+        self.app.is_running()
     }
 
     /// Sends a signal by name (`TERM`, `KILL`) with the `kill` command.
     pub fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .args([format!("-{name}"), self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success(), "kill -{name} failed");
+        self.app.signal(name);
     }
 
     /// SIGKILL, then reap the process.
     pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.app.kill();
     }
 
-    /// Waits for the process to exit on its own (at most [`PATIENCE`]).
+    /// Waits for the process to exit on its own (at most the harness's `PATIENCE`).
     pub fn wait_for_exit(&mut self) -> ExitStatus {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                self.kill();
-                panic!("hookline did not exit within {PATIENCE:?}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.app.wait_for_exit()
     }
 
     /// Whether the server logged a request line with this `X-Request-ID`.
     pub fn logged_request(&self, request_id: &str) -> bool {
         let needle = format!("\"request_id\":\"{request_id}\"");
-        self.stdout
-            .lock()
-            .unwrap()
+        self.app
+            .stdout
+            .all()
             .iter()
             .any(|l| l.contains(&needle) && l.contains("\"msg\":\"request\""))
     }
@@ -168,12 +105,6 @@ impl Server {
             }
         }
         panic!("the cursor walk did not end");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
     }
 }
 

@@ -1,4 +1,5 @@
-//! Starting the server for a test, talking to it, reading its logs.
+//! Starting the server for a test, talking to it, reading its logs: the one harness of the
+//! `api` and `reliability` test binaries (each uses part of it).
 //!
 //! [`Config::spawn`] builds the real application (`hookline::server::Application`) inside the
 //! test process, bound to a port the OS picked, with a fresh database in its own temporary
@@ -9,6 +10,8 @@
 //! its only environment, for what only a process shows: signals, exit codes, what reaches
 //! stdout, and metrics (the `metrics` facade has one recorder per process, which in-process
 //! apps would share). Dropping it kills the process.
+
+#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -122,6 +125,8 @@ fn metrics_handle() -> PrometheusHandle {
 pub struct Config {
     env: Vec<(String, String)>,
     dir: TempDir,
+    /// The working directory, when not [`Self::dir`].
+    working_dir: Option<std::path::PathBuf>,
 }
 
 impl Config {
@@ -132,6 +137,7 @@ impl Config {
         let mut config = Self {
             env: Vec::new(),
             dir,
+            working_dir: None,
         };
         config = config
             .env("WEBHOOK_SECRET", SECRET)
@@ -160,6 +166,13 @@ impl Config {
         self.env("PORT", &port.to_string())
     }
 
+    /// Uses the database file `path` (created if missing) and runs in its folder, for tests
+    /// that restart a server on the same database or put it on a special filesystem.
+    pub fn database(mut self, path: &std::path::Path) -> Self {
+        self.working_dir = path.parent().map(std::path::Path::to_path_buf);
+        self.env("DATABASE_URL", &format!("sqlite:///{}", path.display()))
+    }
+
     /// Removes one variable.
     pub fn without(mut self, key: &str) -> Self {
         self.env.retain(|(k, _)| k != key);
@@ -184,7 +197,7 @@ impl Config {
         command
             .env_clear()
             .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .current_dir(self.dir.path())
+            .current_dir(self.working_dir.as_deref().unwrap_or(self.dir.path()))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -422,6 +435,25 @@ impl TestApp {
             .status()
             .unwrap();
         assert!(status.success());
+    }
+
+    /// Whether the process (of [`Config::spawn_process`]) is still running.
+    pub fn is_running(&mut self) -> bool {
+        match &mut self.running {
+            Running::Process(child) => child.try_wait().unwrap().is_none(),
+            Running::InProcess { .. } => panic!("this test needs Config::spawn_process"),
+        }
+    }
+
+    /// SIGKILL (of [`Config::spawn_process`]), then reap the process.
+    pub fn kill(&mut self) {
+        match &mut self.running {
+            Running::Process(child) => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            Running::InProcess { .. } => panic!("this test needs Config::spawn_process"),
+        }
     }
 
     /// Waits for the process to exit on its own.
