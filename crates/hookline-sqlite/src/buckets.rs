@@ -6,7 +6,7 @@
 
 use rusqlite::{Connection, params};
 
-use crate::totals::count_rest_of_minute;
+use crate::totals::{StoredCount, count_rest_of_minute};
 
 /// The `ts_key` prefixes of the bucket counts a key falls in.
 pub(crate) struct Buckets<'k> {
@@ -63,7 +63,7 @@ pub(crate) fn seek_by_buckets(
         conn.prepare_cached("SELECT day, messages FROM hookline_days WHERE day > ?1 ORDER BY day")?;
     let mut rows = days.query([after_day])?;
     while let Some(row) = rows.next()? {
-        let n = u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0);
+        let StoredCount(n) = row.get(1)?;
         if offset < n {
             let day: String = row.get(0)?;
             drop(rows);
@@ -126,7 +126,7 @@ fn seek_within(
     let mut buckets = conn.prepare_cached(sql)?;
     let mut rows = buckets.query(params![after, parent])?;
     while let Some(row) = rows.next()? {
-        let n = u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0);
+        let StoredCount(n) = row.get(1)?;
         if offset < n {
             return Ok(Seek::Found(row.get(0)?, offset));
         }

@@ -12,7 +12,7 @@ use rusqlite::{Connection, Row, params_from_iter};
 use crate::buckets::seek_by_buckets;
 use crate::counts::CountCache;
 use crate::error::{CorruptRow, store_error};
-use crate::totals::{count, count_all, count_since};
+use crate::totals::{StoredCount, count, count_all, count_since};
 
 /// The columns a [`Message`] is read from, in [`message_from_row`] order.
 const COLUMNS: &str = "message_id, from_msisdn, to_msisdn, ts, text";
@@ -310,14 +310,14 @@ fn message_from_row(row: &Row<'_>) -> Result<Message, StoreError> {
 
 /// The statistics, from the kept tables only. `conn` must be inside a read transaction.
 pub(crate) fn stats(conn: &Connection) -> rusqlite::Result<Stats> {
-    let (total, senders, first, last) = conn
+    let (StoredCount(total), StoredCount(senders), first, last) = conn
         .prepare_cached(
             "SELECT messages, senders, first_ts, last_ts FROM hookline_totals WHERE id = 1",
         )?
         .query_row([], |r| {
             Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
+                r.get::<_, StoredCount>(0)?,
+                r.get::<_, StoredCount>(1)?,
                 r.get::<_, Option<String>>(2)?,
                 r.get::<_, Option<String>>(3)?,
             ))
@@ -331,13 +331,13 @@ pub(crate) fn stats(conn: &Connection) -> rusqlite::Result<Stats> {
         .query_map([limit], |r| {
             Ok(SenderCount {
                 from: r.get(0)?,
-                count: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+                count: r.get::<_, StoredCount>(1)?.0,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(Stats {
-        total_messages: u64::try_from(total).unwrap_or(0),
-        senders_count: u64::try_from(senders).unwrap_or(0),
+        total_messages: total,
+        senders_count: senders,
         messages_per_sender,
         first_message_ts: first,
         last_message_ts: last,

@@ -3,12 +3,34 @@
 //! the trigram index wherever they answer exactly, and counted in an index or the table
 //! otherwise.
 
-use rusqlite::types::Value;
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, Value, ValueRef};
 use rusqlite::{Connection, params, params_from_iter};
 
 use crate::buckets::Buckets;
 use crate::counts::{CountCache, CountKey, Counted, MAX_CATCH_UP_ROWS};
+use crate::error::CorruptCount;
 use crate::read::{Effort, MAX_BOUNDED_ROWS, Shape, TEXT_MATCHES};
+
+/// A count read from the database as a `u64`; a negative one is [`CorruptCount`] rather
+/// than a silent 0, which would show a wrong `total` or skip the wrong rows.
+pub(crate) fn stored_count(n: i64) -> Result<u64, CorruptCount> {
+    u64::try_from(n).map_err(|_| CorruptCount { count: n })
+}
+
+/// A count column, read through [`stored_count`]: a negative count fails the read like any
+/// value of the wrong type (`FromSqlConversionFailure`, with the column's index), which
+/// [`store_error`](crate::error::store_error) makes `StoreError::Internal`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StoredCount(pub(crate) u64);
+
+impl FromSql for StoredCount {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let n = i64::column_result(value)?;
+        stored_count(n)
+            .map(StoredCount)
+            .map_err(|e| FromSqlError::Other(Box::new(e)))
+    }
+}
 
 /// Rows of `messages` above the full-text watermark (not yet in `messages_fts`, fewer
 /// than [`FTS_BATCH`](crate::writer::FTS_BATCH) of them, a rowid range) whose folded text
@@ -24,7 +46,7 @@ fn count_trigram(
     needle: &str,
     since: Option<&str>,
 ) -> rusqlite::Result<u64> {
-    let n: i64 = match since {
+    let StoredCount(n) = match since {
         None => conn
             .prepare_cached(&format!(
                 "SELECT (SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?1)
@@ -39,7 +61,7 @@ fn count_trigram(
             ))?
             .query_row(params![phrase, needle, since], |r| r.get(0))?,
     };
-    Ok(u64::try_from(n).unwrap_or(0))
+    Ok(n)
 }
 
 /// How many rows match, using the kept counts and the trigram index where they answer
@@ -83,10 +105,10 @@ pub(crate) fn count(
 
 /// All rows, from the totals row.
 pub(crate) fn count_all(conn: &Connection) -> rusqlite::Result<u64> {
-    let n: i64 = conn
+    let StoredCount(n) = conn
         .prepare_cached("SELECT messages FROM hookline_totals WHERE id = 1")?
         .query_row([], |r| r.get(0))?;
-    Ok(u64::try_from(n).unwrap_or(0))
+    Ok(n)
 }
 
 /// Rows with a rowid above `upto` that match `shape`: a rowid range of the table.
@@ -100,10 +122,10 @@ fn count_after(conn: &Connection, shape: &Shape<'_>, upto: i64) -> rusqlite::Res
         "SELECT count(*) FROM messages NOT INDEXED WHERE rowid > ?1 AND {}",
         conds.join(" AND ")
     );
-    let n: i64 = conn
+    let StoredCount(n) = conn
         .prepare_cached(&sql)?
         .query_row(params_from_iter(args), |r| r.get(0))?;
-    Ok(u64::try_from(n).unwrap_or(0))
+    Ok(n)
 }
 
 /// [`count`] without the kept counts.
@@ -115,7 +137,7 @@ fn count_uncached(
     if let (Some(phrase), None, Some(needle)) = (phrase, shape.from, shape.q) {
         return count_trigram(conn, phrase, needle, shape.since);
     }
-    let n: i64 = match (shape.from, shape.since, shape.q) {
+    let StoredCount(n) = match (shape.from, shape.since, shape.q) {
         (None, None, None) => return count_all(conn),
         (Some(from), None, None) => conn
             .prepare_cached(
@@ -135,7 +157,7 @@ fn count_uncached(
                 .query_row(params_from_iter(args), |r| r.get(0))?
         }
     };
-    Ok(u64::try_from(n).unwrap_or(0))
+    Ok(n)
 }
 
 /// Counts the rows from `since` (`?1`) to the end of its minute bucket (`?2`, its prefix;
@@ -168,18 +190,53 @@ pub(crate) fn count_rest_of_minute(
     since: &str,
     minute: &str,
 ) -> rusqlite::Result<u64> {
-    let n: i64 = conn
+    let StoredCount(n) = conn
         .prepare_cached(rest_of_minute!())?
         .query_row(params![since, minute], |r| r.get(0))?;
-    Ok(u64::try_from(n).unwrap_or(0))
+    Ok(n)
 }
 
 /// Rows with `ts_key >= since`: the rows of `since`'s own minute from the index, the later
 /// minutes of its hour, hours of its day and days from the bucket tables.
 pub(crate) fn count_since(conn: &Connection, since: &str) -> rusqlite::Result<u64> {
     let b = Buckets::of(since);
-    let n: i64 = conn
+    let StoredCount(n) = conn
         .prepare_cached(COUNT_SINCE)?
         .query_row(params![since, b.minute, b.hour, b.day], |r| r.get(0))?;
-    Ok(u64::try_from(n).unwrap_or(0))
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use hookline_store::StoreError;
+    use rusqlite::Connection;
+
+    use super::*;
+    use crate::error::store_error;
+
+    #[test]
+    fn a_stored_count_is_never_negative() {
+        assert_eq!(stored_count(0).ok(), Some(0));
+        assert_eq!(stored_count(42).ok(), Some(42));
+        assert_eq!(stored_count(i64::MAX).ok(), Some(i64::MAX.unsigned_abs()));
+        assert_eq!(stored_count(-1).err().map(|e| e.count), Some(-1));
+        assert_eq!(
+            stored_count(i64::MIN).err().map(|e| e.count),
+            Some(i64::MIN)
+        );
+    }
+
+    #[test]
+    fn a_negative_count_column_is_an_internal_error() -> rusqlite::Result<()> {
+        let conn = Connection::open_in_memory()?;
+        let read = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, StoredCount>(0));
+        assert_eq!(read("SELECT 7")?, StoredCount(7));
+        let err = read("SELECT -3").err().map(store_error);
+        let Some(StoreError::Internal(cause)) = err else {
+            panic!("expected an internal error, got {err:?}");
+        };
+        let message = format!("{cause}");
+        assert!(message.contains("stored count -3 is negative"), "{message}");
+        Ok(())
+    }
 }
