@@ -154,3 +154,11 @@ pub(crate) struct CorruptRow {
     pub(crate) message_id: String,
     pub(crate) field: &'static str,
 }
+
+/// A count read back from the database (a total, a sender's or a bucket's messages, a
+/// `count(*)`) that is negative: the kept tables are corrupt, so no total can be trusted.
+#[derive(Debug, thiserror::Error)]
+#[error("stored count {count} is negative")]
+pub(crate) struct CorruptCount {
+    pub(crate) count: i64,
+}

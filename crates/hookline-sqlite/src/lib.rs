@@ -89,6 +89,9 @@
 //!
 //! # Totals and deep offsets without scans
 //!
+//! Totals are counted in `totals.rs`, deep offsets are skipped in `buckets.rs`, and the
+//! page itself is read in `read.rs`.
+//!
 //! - no filter: the totals row; `from`: the sender's count;
 //! - `since`: rows of `since`'s own minute counted in the index (one minute of rows at
 //!   most), plus the later minutes of its hour, hours of its day and the later days from
@@ -135,6 +138,7 @@ pub mod instruments;
 mod read;
 mod schema;
 mod snapshot;
+mod totals;
 mod writer;
 
 use std::path::{Path, PathBuf};

@@ -1,18 +1,18 @@
 //! The read side: every list shape and the statistics, each answered inside one read
 //! transaction so that `total` and `data` come from the same snapshot.
+//! A list's `total` comes from `totals.rs`; a deep `offset` is skipped with the bucket
+//! counts of `buckets.rs`.
 
 use hookline_domain::{Message, MessageId, Msisdn, Text, Timestamp};
 use hookline_query::{Cursor, ListQuery, Page, PageStart, SenderCount, Stats, TOP_SENDERS};
 use hookline_store::StoreError;
 use rusqlite::types::{Value, ValueRef};
-use rusqlite::{Connection, Row, params, params_from_iter};
+use rusqlite::{Connection, Row, params_from_iter};
 
-use crate::buckets::Buckets;
-use crate::counts::{CountCache, CountKey, Counted, MAX_CATCH_UP_ROWS};
+use crate::buckets::seek_by_buckets;
+use crate::counts::CountCache;
 use crate::error::{CorruptRow, store_error};
-
-/// A key above every row's `ts_key`.
-const ABOVE_ALL_KEYS: &str = "~";
+use crate::totals::{StoredCount, count, count_all, count_since};
 
 /// The columns a [`Message`] is read from, in [`message_from_row`] order.
 const COLUMNS: &str = "message_id, from_msisdn, to_msisdn, ts, text";
@@ -150,60 +150,29 @@ fn trigram_phrase(needle: &str) -> Option<String> {
     (needle.chars().count() >= 3).then(|| format!("\"{}\"", needle.replace('"', "\"\"")))
 }
 
-/// Rows of `messages` above the full-text watermark (not yet in `messages_fts`, fewer
-/// than [`FTS_BATCH`](crate::writer::FTS_BATCH) of them, a rowid range) whose folded text
-/// contains `?2`.
-const ABOVE_WATERMARK: &str = "rowid > (SELECT upto FROM hookline_fts_watermark WHERE id = 1)
-     AND instr(text_folded, ?2) > 0";
-
 /// The rowids (`r`) of every row whose folded text contains the needle: the trigram
 /// index's matches of phrase `?1` (rows up to the watermark) and the scanned rows above
 /// it with needle `?2`. The two parts never overlap.
-const TEXT_MATCHES: &str = "SELECT rowid AS r FROM messages_fts WHERE messages_fts MATCH ?1
+pub(crate) const TEXT_MATCHES: &str =
+    "SELECT rowid AS r FROM messages_fts WHERE messages_fts MATCH ?1
      UNION ALL
      SELECT rowid AS r FROM messages
      WHERE rowid > (SELECT upto FROM hookline_fts_watermark WHERE id = 1)
        AND instr(text_folded, ?2) > 0";
 
-/// Rows whose folded text contains the needle (`phrase` is its trigram query), optionally
-/// with `ts_key >= since`.
-fn count_trigram(
-    conn: &Connection,
-    phrase: &str,
-    needle: &str,
-    since: Option<&str>,
-) -> rusqlite::Result<u64> {
-    let n: i64 = match since {
-        None => conn
-            .prepare_cached(&format!(
-                "SELECT (SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?1)
-                      + (SELECT count(*) FROM messages WHERE {ABOVE_WATERMARK})"
-            ))?
-            .query_row([phrase, needle], |r| r.get(0))?,
-        Some(since) => conn
-            .prepare_cached(&format!(
-                "SELECT count(*) FROM ({TEXT_MATCHES}) AS f
-                 CROSS JOIN messages AS m ON m.rowid = f.r
-                 WHERE m.ts_key >= ?3"
-            ))?
-            .query_row(params![phrase, needle, since], |r| r.get(0))?,
-    };
-    Ok(u64::try_from(n).unwrap_or(0))
-}
-
 /// The filters of a list query, in stored form.
 #[derive(Clone, Copy)]
-struct Shape<'a> {
-    from: Option<&'a str>,
+pub(crate) struct Shape<'a> {
+    pub(crate) from: Option<&'a str>,
     /// Lower bound on `ts_key`, inclusive.
-    since: Option<&'a str>,
+    pub(crate) since: Option<&'a str>,
     /// Folded needle.
-    q: Option<&'a str>,
+    pub(crate) q: Option<&'a str>,
 }
 
 impl Shape<'_> {
     /// `WHERE` conditions and their parameters (cursor excluded).
-    fn conditions(&self, sql: &mut Vec<String>, args: &mut Vec<Value>) {
+    pub(crate) fn conditions(&self, sql: &mut Vec<String>, args: &mut Vec<Value>) {
         if let Some(from) = self.from {
             args.push(Value::Text(from.to_owned()));
             sql.push(format!("from_msisdn = ?{}", args.len()));
@@ -226,246 +195,6 @@ impl Shape<'_> {
             "messages_by_ts"
         }
     }
-}
-
-/// How many rows match, using the kept counts and the trigram index where they answer
-/// exactly; `phrase` is the trigram query of `shape.q`, when it has one. A `q` count is
-/// kept in `counts` and later brought up to date with the rows added since (see
-/// `counts.rs`). `None` only with [`Effort::Bounded`], for a `q` count that is not kept
-/// or has more than [`MAX_BOUNDED_ROWS`] new rows to catch up with.
-fn count(
-    conn: &Connection,
-    shape: &Shape<'_>,
-    phrase: Option<&str>,
-    counts: &CountCache,
-    effort: Effort,
-) -> rusqlite::Result<Option<u64>> {
-    let Some(needle) = shape.q else {
-        return count_uncached(conn, shape, phrase).map(Some);
-    };
-    let last: i64 = conn
-        .prepare_cached("SELECT coalesce(max(rowid), 0) FROM messages")?
-        .query_row([], |r| r.get(0))?;
-    let key = CountKey {
-        needle: needle.to_owned(),
-        from: shape.from.map(str::to_owned),
-        since: shape.since.map(str::to_owned),
-    };
-    let max_catch_up = match effort {
-        Effort::Any => MAX_CATCH_UP_ROWS,
-        Effort::Bounded => i64::try_from(MAX_BOUNDED_ROWS).unwrap_or(i64::MAX),
-    };
-    let rows = match counts.usable(&key, last) {
-        Some(kept) if kept.upto == last => kept.rows,
-        Some(kept) if last - kept.upto <= max_catch_up => {
-            kept.rows + count_after(conn, shape, kept.upto)?
-        }
-        _ if effort == Effort::Bounded => return Ok(None),
-        _ => count_uncached(conn, shape, phrase)?,
-    };
-    counts.keep(key, Counted { rows, upto: last });
-    Ok(Some(rows))
-}
-
-/// All rows, from the totals row.
-fn count_all(conn: &Connection) -> rusqlite::Result<u64> {
-    let n: i64 = conn
-        .prepare_cached("SELECT messages FROM hookline_totals WHERE id = 1")?
-        .query_row([], |r| r.get(0))?;
-    Ok(u64::try_from(n).unwrap_or(0))
-}
-
-/// Rows with a rowid above `upto` that match `shape`: a rowid range of the table.
-fn count_after(conn: &Connection, shape: &Shape<'_>, upto: i64) -> rusqlite::Result<u64> {
-    let mut conds = Vec::new();
-    let mut args = vec![Value::Integer(upto)];
-    shape.conditions(&mut conds, &mut args);
-    // `NOT INDEXED` keeps the planner on the rowid range (the newest rows) rather than
-    // the `from` or `ts_key` index, which would visit old rows too.
-    let sql = format!(
-        "SELECT count(*) FROM messages NOT INDEXED WHERE rowid > ?1 AND {}",
-        conds.join(" AND ")
-    );
-    let n: i64 = conn
-        .prepare_cached(&sql)?
-        .query_row(params_from_iter(args), |r| r.get(0))?;
-    Ok(u64::try_from(n).unwrap_or(0))
-}
-
-/// [`count`] without the kept counts.
-fn count_uncached(
-    conn: &Connection,
-    shape: &Shape<'_>,
-    phrase: Option<&str>,
-) -> rusqlite::Result<u64> {
-    if let (Some(phrase), None, Some(needle)) = (phrase, shape.from, shape.q) {
-        return count_trigram(conn, phrase, needle, shape.since);
-    }
-    let n: i64 = match (shape.from, shape.since, shape.q) {
-        (None, None, None) => return count_all(conn),
-        (Some(from), None, None) => conn
-            .prepare_cached(
-                "SELECT coalesce(sum(messages), 0) FROM hookline_senders WHERE from_msisdn = ?1",
-            )?
-            .query_row([from], |r| r.get(0))?,
-        (None, Some(since), None) => return count_since(conn, since),
-        _ => {
-            let mut conds = Vec::new();
-            let mut args = Vec::new();
-            shape.conditions(&mut conds, &mut args);
-            let sql = format!(
-                "SELECT count(*) FROM messages WHERE {}",
-                conds.join(" AND ")
-            );
-            conn.prepare_cached(&sql)?
-                .query_row(params_from_iter(args), |r| r.get(0))?
-        }
-    };
-    Ok(u64::try_from(n).unwrap_or(0))
-}
-
-/// Counts the rows from `since` (`?1`) to the end of its minute bucket (`?2`, its prefix;
-/// every key in it continues with `:`, below `;`) in the `ts_key` index. A macro so that
-/// [`COUNT_SINCE`] is built at compile time.
-macro_rules! rest_of_minute {
-    () => {
-        "SELECT count(*) FROM messages INDEXED BY messages_by_ts
-         WHERE ts_key >= ?1 AND ts_key < ?2 || ';'"
-    };
-}
-
-/// [`count_since`] in one statement (`?1` since, `?2` its minute, `?3` its hour, `?4` its
-/// day): statements, not rows, are most of its cost. A day's hours continue it with `T`,
-/// below `U`; an hour's minutes continue it with `:`, below `;`.
-const COUNT_SINCE: &str = concat!(
-    "SELECT (",
-    rest_of_minute!(),
-    ") + (SELECT coalesce(sum(messages), 0) FROM hookline_minutes
-          WHERE minute > ?2 AND minute < ?3 || ';')
-       + (SELECT coalesce(sum(messages), 0) FROM hookline_hours
-          WHERE hour > ?3 AND hour < ?4 || 'U')
-       + (SELECT coalesce(sum(messages), 0) FROM hookline_days WHERE day > ?4)"
-);
-
-/// Rows from `since` to the end of its minute bucket `minute`, counted in the `ts_key`
-/// index.
-fn count_rest_of_minute(conn: &Connection, since: &str, minute: &str) -> rusqlite::Result<u64> {
-    let n: i64 = conn
-        .prepare_cached(rest_of_minute!())?
-        .query_row(params![since, minute], |r| r.get(0))?;
-    Ok(u64::try_from(n).unwrap_or(0))
-}
-
-/// Rows with `ts_key >= since`: the rows of `since`'s own minute from the index, the later
-/// minutes of its hour, hours of its day and days from the bucket tables.
-fn count_since(conn: &Connection, since: &str) -> rusqlite::Result<u64> {
-    let b = Buckets::of(since);
-    let n: i64 = conn
-        .prepare_cached(COUNT_SINCE)?
-        .query_row(params![since, b.minute, b.hour, b.day], |r| r.get(0))?;
-    Ok(u64::try_from(n).unwrap_or(0))
-}
-
-/// Finds where the row at `offset` (counted from `since`, or from the start) lies: returns
-/// a `ts_key` lower bound and how many rows past that bound still need skipping — fewer
-/// than one minute's rows. The bound `~` means "past the end".
-fn seek_by_buckets(
-    conn: &Connection,
-    since: Option<&str>,
-    mut offset: u64,
-) -> rusqlite::Result<(String, u64)> {
-    let mut after_day = "";
-    if let Some(since) = since {
-        let b = Buckets::of(since);
-        let in_minute = count_rest_of_minute(conn, since, b.minute)?;
-        if offset < in_minute {
-            return Ok((since.to_owned(), offset));
-        }
-        offset -= in_minute;
-        match seek_within(conn, Level::Minute, b.minute, b.hour, offset)? {
-            Seek::Found(minute, rest) => return Ok((minute, rest)),
-            Seek::Past(left) => offset = left,
-        }
-        match seek_within(conn, Level::Hour, b.hour, b.day, offset)? {
-            Seek::Found(hour, rest) => return within_hour(conn, hour, rest),
-            Seek::Past(left) => offset = left,
-        }
-        after_day = b.day;
-    }
-    let mut days =
-        conn.prepare_cached("SELECT day, messages FROM hookline_days WHERE day > ?1 ORDER BY day")?;
-    let mut rows = days.query([after_day])?;
-    while let Some(row) = rows.next()? {
-        let n = u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0);
-        if offset < n {
-            let day: String = row.get(0)?;
-            drop(rows);
-            return match seek_within(conn, Level::Hour, &day, &day, offset)? {
-                Seek::Found(hour, rest) => within_hour(conn, hour, rest),
-                // Counts disagree (cannot happen inside one snapshot): walk the day.
-                Seek::Past(_) => Ok((day, offset)),
-            };
-        }
-        offset -= n;
-    }
-    Ok((ABOVE_ALL_KEYS.to_owned(), 0))
-}
-
-/// The minute of `hour` holding the row `offset` rows into the hour, and the rows to skip
-/// inside that minute.
-fn within_hour(conn: &Connection, hour: String, offset: u64) -> rusqlite::Result<(String, u64)> {
-    let found = match seek_within(conn, Level::Minute, &hour, &hour, offset)? {
-        Seek::Found(minute, rest) => (minute, rest),
-        // Counts disagree (cannot happen inside one snapshot): walk the hour.
-        Seek::Past(_) => (hour, offset),
-    };
-    Ok(found)
-}
-
-/// A bucket table below the days.
-#[derive(Clone, Copy)]
-enum Level {
-    Hour,
-    Minute,
-}
-
-/// What [`seek_within`] found.
-enum Seek {
-    /// The bucket holding the target row, and the rows to skip inside it.
-    Found(String, u64),
-    /// Every bucket was skipped; the offset left after them.
-    Past(u64),
-}
-
-/// Walks the buckets of `level` after `after` inside `parent` (an hour's minutes or a
-/// day's hours), subtracting their counts from `offset` until one holds the target row.
-fn seek_within(
-    conn: &Connection,
-    level: Level,
-    after: &str,
-    parent: &str,
-    mut offset: u64,
-) -> rusqlite::Result<Seek> {
-    let sql = match level {
-        Level::Hour => {
-            "SELECT hour, messages FROM hookline_hours
-             WHERE hour > ?1 AND hour < ?2 || 'U' ORDER BY hour"
-        }
-        Level::Minute => {
-            "SELECT minute, messages FROM hookline_minutes
-             WHERE minute > ?1 AND minute < ?2 || ';' ORDER BY minute"
-        }
-    };
-    let mut buckets = conn.prepare_cached(sql)?;
-    let mut rows = buckets.query(params![after, parent])?;
-    while let Some(row) = rows.next()? {
-        let n = u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0);
-        if offset < n {
-            return Ok(Seek::Found(row.get(0)?, offset));
-        }
-        offset -= n;
-    }
-    Ok(Seek::Past(offset))
 }
 
 /// Reads up to `fetch` matching rows in list order, after `cursor` or skipping `offset`.
@@ -581,14 +310,14 @@ fn message_from_row(row: &Row<'_>) -> Result<Message, StoreError> {
 
 /// The statistics, from the kept tables only. `conn` must be inside a read transaction.
 pub(crate) fn stats(conn: &Connection) -> rusqlite::Result<Stats> {
-    let (total, senders, first, last) = conn
+    let (StoredCount(total), StoredCount(senders), first, last) = conn
         .prepare_cached(
             "SELECT messages, senders, first_ts, last_ts FROM hookline_totals WHERE id = 1",
         )?
         .query_row([], |r| {
             Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
+                r.get::<_, StoredCount>(0)?,
+                r.get::<_, StoredCount>(1)?,
                 r.get::<_, Option<String>>(2)?,
                 r.get::<_, Option<String>>(3)?,
             ))
@@ -602,13 +331,13 @@ pub(crate) fn stats(conn: &Connection) -> rusqlite::Result<Stats> {
         .query_map([limit], |r| {
             Ok(SenderCount {
                 from: r.get(0)?,
-                count: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+                count: r.get::<_, StoredCount>(1)?.0,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(Stats {
-        total_messages: u64::try_from(total).unwrap_or(0),
-        senders_count: u64::try_from(senders).unwrap_or(0),
+        total_messages: total,
+        senders_count: senders,
         messages_per_sender,
         first_message_ts: first,
         last_message_ts: last,

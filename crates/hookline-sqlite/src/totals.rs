@@ -1,0 +1,242 @@
+//! Totals: how many rows a list query matches, answered from the kept tables (the totals
+//! row, the senders, the day/hour/minute buckets), the kept `q` counts (`counts.rs`) and
+//! the trigram index wherever they answer exactly, and counted in an index or the table
+//! otherwise.
+
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, Value, ValueRef};
+use rusqlite::{Connection, params, params_from_iter};
+
+use crate::buckets::Buckets;
+use crate::counts::{CountCache, CountKey, Counted, MAX_CATCH_UP_ROWS};
+use crate::error::CorruptCount;
+use crate::read::{Effort, MAX_BOUNDED_ROWS, Shape, TEXT_MATCHES};
+
+/// A count read from the database as a `u64`; a negative one is [`CorruptCount`] rather
+/// than a silent 0, which would show a wrong `total` or skip the wrong rows.
+pub(crate) fn stored_count(n: i64) -> Result<u64, CorruptCount> {
+    u64::try_from(n).map_err(|_| CorruptCount { count: n })
+}
+
+/// A count column, read through [`stored_count`]: a negative count fails the read like any
+/// value of the wrong type (`FromSqlConversionFailure`, with the column's index), which
+/// [`store_error`](crate::error::store_error) makes `StoreError::Internal`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StoredCount(pub(crate) u64);
+
+impl FromSql for StoredCount {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let n = i64::column_result(value)?;
+        stored_count(n)
+            .map(StoredCount)
+            .map_err(|e| FromSqlError::Other(Box::new(e)))
+    }
+}
+
+/// Rows of `messages` above the full-text watermark (not yet in `messages_fts`, fewer
+/// than [`FTS_BATCH`](crate::writer::FTS_BATCH) of them, a rowid range) whose folded text
+/// contains `?2`.
+const ABOVE_WATERMARK: &str = "rowid > (SELECT upto FROM hookline_fts_watermark WHERE id = 1)
+     AND instr(text_folded, ?2) > 0";
+
+/// Rows whose folded text contains the needle (`phrase` is its trigram query), optionally
+/// with `ts_key >= since`.
+fn count_trigram(
+    conn: &Connection,
+    phrase: &str,
+    needle: &str,
+    since: Option<&str>,
+) -> rusqlite::Result<u64> {
+    let StoredCount(n) = match since {
+        None => conn
+            .prepare_cached(&format!(
+                "SELECT (SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?1)
+                      + (SELECT count(*) FROM messages WHERE {ABOVE_WATERMARK})"
+            ))?
+            .query_row([phrase, needle], |r| r.get(0))?,
+        Some(since) => conn
+            .prepare_cached(&format!(
+                "SELECT count(*) FROM ({TEXT_MATCHES}) AS f
+                 CROSS JOIN messages AS m ON m.rowid = f.r
+                 WHERE m.ts_key >= ?3"
+            ))?
+            .query_row(params![phrase, needle, since], |r| r.get(0))?,
+    };
+    Ok(n)
+}
+
+/// How many rows match, using the kept counts and the trigram index where they answer
+/// exactly; `phrase` is the trigram query of `shape.q`, when it has one. A `q` count is
+/// kept in `counts` and later brought up to date with the rows added since (see
+/// `counts.rs`). `None` only with [`Effort::Bounded`], for a `q` count that is not kept
+/// or has more than [`MAX_BOUNDED_ROWS`] new rows to catch up with.
+pub(crate) fn count(
+    conn: &Connection,
+    shape: &Shape<'_>,
+    phrase: Option<&str>,
+    counts: &CountCache,
+    effort: Effort,
+) -> rusqlite::Result<Option<u64>> {
+    let Some(needle) = shape.q else {
+        return count_uncached(conn, shape, phrase).map(Some);
+    };
+    let last: i64 = conn
+        .prepare_cached("SELECT coalesce(max(rowid), 0) FROM messages")?
+        .query_row([], |r| r.get(0))?;
+    let key = CountKey {
+        needle: needle.to_owned(),
+        from: shape.from.map(str::to_owned),
+        since: shape.since.map(str::to_owned),
+    };
+    let max_catch_up = match effort {
+        Effort::Any => MAX_CATCH_UP_ROWS,
+        Effort::Bounded => i64::try_from(MAX_BOUNDED_ROWS).unwrap_or(i64::MAX),
+    };
+    let rows = match counts.usable(&key, last) {
+        Some(kept) if kept.upto == last => kept.rows,
+        Some(kept) if last - kept.upto <= max_catch_up => {
+            kept.rows + count_after(conn, shape, kept.upto)?
+        }
+        _ if effort == Effort::Bounded => return Ok(None),
+        _ => count_uncached(conn, shape, phrase)?,
+    };
+    counts.keep(key, Counted { rows, upto: last });
+    Ok(Some(rows))
+}
+
+/// All rows, from the totals row.
+pub(crate) fn count_all(conn: &Connection) -> rusqlite::Result<u64> {
+    let StoredCount(n) = conn
+        .prepare_cached("SELECT messages FROM hookline_totals WHERE id = 1")?
+        .query_row([], |r| r.get(0))?;
+    Ok(n)
+}
+
+/// Rows with a rowid above `upto` that match `shape`: a rowid range of the table.
+fn count_after(conn: &Connection, shape: &Shape<'_>, upto: i64) -> rusqlite::Result<u64> {
+    let mut conds = Vec::new();
+    let mut args = vec![Value::Integer(upto)];
+    shape.conditions(&mut conds, &mut args);
+    // `NOT INDEXED` keeps the planner on the rowid range (the newest rows) rather than
+    // the `from` or `ts_key` index, which would visit old rows too.
+    let sql = format!(
+        "SELECT count(*) FROM messages NOT INDEXED WHERE rowid > ?1 AND {}",
+        conds.join(" AND ")
+    );
+    let StoredCount(n) = conn
+        .prepare_cached(&sql)?
+        .query_row(params_from_iter(args), |r| r.get(0))?;
+    Ok(n)
+}
+
+/// [`count`] without the kept counts.
+fn count_uncached(
+    conn: &Connection,
+    shape: &Shape<'_>,
+    phrase: Option<&str>,
+) -> rusqlite::Result<u64> {
+    if let (Some(phrase), None, Some(needle)) = (phrase, shape.from, shape.q) {
+        return count_trigram(conn, phrase, needle, shape.since);
+    }
+    let StoredCount(n) = match (shape.from, shape.since, shape.q) {
+        (None, None, None) => return count_all(conn),
+        (Some(from), None, None) => conn
+            .prepare_cached(
+                "SELECT coalesce(sum(messages), 0) FROM hookline_senders WHERE from_msisdn = ?1",
+            )?
+            .query_row([from], |r| r.get(0))?,
+        (None, Some(since), None) => return count_since(conn, since),
+        _ => {
+            let mut conds = Vec::new();
+            let mut args = Vec::new();
+            shape.conditions(&mut conds, &mut args);
+            let sql = format!(
+                "SELECT count(*) FROM messages WHERE {}",
+                conds.join(" AND ")
+            );
+            conn.prepare_cached(&sql)?
+                .query_row(params_from_iter(args), |r| r.get(0))?
+        }
+    };
+    Ok(n)
+}
+
+/// Counts the rows from `since` (`?1`) to the end of its minute bucket (`?2`, its prefix;
+/// every key in it continues with `:`, below `;`) in the `ts_key` index. A macro so that
+/// [`COUNT_SINCE`] is built at compile time.
+macro_rules! rest_of_minute {
+    () => {
+        "SELECT count(*) FROM messages INDEXED BY messages_by_ts
+         WHERE ts_key >= ?1 AND ts_key < ?2 || ';'"
+    };
+}
+
+/// [`count_since`] in one statement (`?1` since, `?2` its minute, `?3` its hour, `?4` its
+/// day): statements, not rows, are most of its cost. A day's hours continue it with `T`,
+/// below `U`; an hour's minutes continue it with `:`, below `;`.
+const COUNT_SINCE: &str = concat!(
+    "SELECT (",
+    rest_of_minute!(),
+    ") + (SELECT coalesce(sum(messages), 0) FROM hookline_minutes
+          WHERE minute > ?2 AND minute < ?3 || ';')
+       + (SELECT coalesce(sum(messages), 0) FROM hookline_hours
+          WHERE hour > ?3 AND hour < ?4 || 'U')
+       + (SELECT coalesce(sum(messages), 0) FROM hookline_days WHERE day > ?4)"
+);
+
+/// Rows from `since` to the end of its minute bucket `minute`, counted in the `ts_key`
+/// index.
+pub(crate) fn count_rest_of_minute(
+    conn: &Connection,
+    since: &str,
+    minute: &str,
+) -> rusqlite::Result<u64> {
+    let StoredCount(n) = conn
+        .prepare_cached(rest_of_minute!())?
+        .query_row(params![since, minute], |r| r.get(0))?;
+    Ok(n)
+}
+
+/// Rows with `ts_key >= since`: the rows of `since`'s own minute from the index, the later
+/// minutes of its hour, hours of its day and days from the bucket tables.
+pub(crate) fn count_since(conn: &Connection, since: &str) -> rusqlite::Result<u64> {
+    let b = Buckets::of(since);
+    let StoredCount(n) = conn
+        .prepare_cached(COUNT_SINCE)?
+        .query_row(params![since, b.minute, b.hour, b.day], |r| r.get(0))?;
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use hookline_store::StoreError;
+    use rusqlite::Connection;
+
+    use super::*;
+    use crate::error::store_error;
+
+    #[test]
+    fn a_stored_count_is_never_negative() {
+        assert_eq!(stored_count(0).ok(), Some(0));
+        assert_eq!(stored_count(42).ok(), Some(42));
+        assert_eq!(stored_count(i64::MAX).ok(), Some(i64::MAX.unsigned_abs()));
+        assert_eq!(stored_count(-1).err().map(|e| e.count), Some(-1));
+        assert_eq!(
+            stored_count(i64::MIN).err().map(|e| e.count),
+            Some(i64::MIN)
+        );
+    }
+
+    #[test]
+    fn a_negative_count_column_is_an_internal_error() -> rusqlite::Result<()> {
+        let conn = Connection::open_in_memory()?;
+        let read = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, StoredCount>(0));
+        assert_eq!(read("SELECT 7")?, StoredCount(7));
+        let err = read("SELECT -3").err().map(store_error);
+        let Some(StoreError::Internal(cause)) = err else {
+            panic!("expected an internal error, got {err:?}");
+        };
+        let message = format!("{cause}");
+        assert!(message.contains("stored count -3 is negative"), "{message}");
+        Ok(())
+    }
+}
