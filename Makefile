@@ -14,13 +14,13 @@ CARGO ?= cargo
 # The compose CLI: the docker plugin when present, else the standalone docker-compose.
 COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 
-.PHONY: help test fmt fmt-check lint doc layering deploy-check deploy-live cargo-test \
+.PHONY: help test fmt fmt-check lint doc layering deploy-check deploy-live schemathesis cargo-test \
         run up down logs bench bench-store fuzz tools
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-13s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-test: tools fmt-check lint doc layering deploy-check deploy-live cargo-test ## Everything CI checks (installs the deploy-check tools first if missing): fmt, clippy, docs, layering, deploy kit (static and live), cargo test
+test: tools fmt-check lint doc layering deploy-check deploy-live schemathesis cargo-test ## Everything CI checks (installs the deploy-check tools first if missing): fmt, clippy, docs, layering, deploy kit (static and live), OpenAPI conformance, cargo test
 	@echo "make test: all checks passed"
 
 fmt: ## Format the workspace
@@ -43,6 +43,9 @@ deploy-check: ## Validate Prometheus, Grafana, Kubernetes, compose and Dockerfil
 
 deploy-live: ## Run the server; promtool check metrics; a real Prometheus scrapes it
 	bash deploy/tests/check-live.sh
+
+schemathesis: ## Run the server; schemathesis checks it against its own /openapi.json (HOOKLINE_SKIP_SCHEMATHESIS=1 skips)
+	bash deploy/tests/check-schemathesis.sh
 
 cargo-test: ## cargo test --workspace
 	$(CARGO) test --workspace
@@ -79,5 +82,5 @@ fuzz: ## Run each cargo-fuzz target for FUZZ_SECONDS (default 60) from its seeds
 	    -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -print_final_stats=1 || exit 1; \
 	done
 
-tools: ## Install the tools the deploy checks need (promtool, prometheus, validators)
+tools: ## Install the tools the deploy checks need (promtool, prometheus, validators, schemathesis)
 	bash .ci/run --install-only

@@ -3,13 +3,13 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use hookline_signature::{SignatureHeaders, Verifier, sign};
+use hookline_signature::{SecretSlice, SignatureHeaders, Verifier, sign};
 
 const SECRET: &[u8] = b"fuzz-secret";
 
 fuzz_target!(|input: (&[u8], &[u8], &[u8])| {
     let (x_signature, hub, body) = input;
-    let Ok(verifier) = Verifier::from_secrets([SECRET]) else { return };
+    let Ok(verifier) = Verifier::from_secret_bytes([SecretSlice::from(SECRET.to_vec())]) else { return };
     let headers = SignatureHeaders {
         x_signature: Some(x_signature),
         x_hub_signature_256: Some(hub),

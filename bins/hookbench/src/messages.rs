@@ -175,12 +175,12 @@ pub const MID_RANGE: &str = "2025-07-01T00:00:00Z";
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hookline_signature::{SignatureHeaders, Verifier, sign};
+    use hookline_signature::{SecretString, SignatureHeaders, Verifier, sign};
 
     #[test]
     fn generated_bodies_are_valid_messages_with_a_verifiable_signature() {
         let factory = MessageFactory::new("run-1", 1000);
-        let verifier = Verifier::from_secret_list("s3cret").unwrap();
+        let verifier = Verifier::new([SecretString::from("s3cret")]).unwrap();
         let mut body = Vec::new();
         for i in [0, 1, 59, 60, 3599, 25_199, 999_999, 123_456_789] {
             factory.body(i, &mut body);

@@ -7,7 +7,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use hookline_signature::{SignatureHeaders, Verifier};
+use hookline_signature::{SecretString, SignatureHeaders, Verifier};
 
 /// What the test server saw.
 #[derive(Default)]
@@ -84,7 +84,7 @@ fn serve(stream: TcpStream, verifier: &Verifier, seen: &Seen) -> std::io::Result
 fn start_server(secret: &str) -> (String, Arc<Seen>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let verifier = Verifier::from_secret_list(secret).unwrap();
+    let verifier = Verifier::new([SecretString::from(secret)]).unwrap();
     let seen = Arc::new(Seen::default());
     let seen_by_server = Arc::clone(&seen);
     std::thread::spawn(move || {

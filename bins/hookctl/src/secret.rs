@@ -1,12 +1,15 @@
 //! Reading the signing secret from the environment, the way the server reads it.
 
+use hookline_signature::{ExposeSecret, SecretString};
+
 use crate::error::CliError;
 
 /// The environment variable read by default, the same one the server reads.
 pub const DEFAULT_SECRET_ENV: &str = "WEBHOOK_SECRET";
 
-/// A signing secret. `Debug` never shows it.
-pub struct Secret(String);
+/// A signing secret, held in a [`SecretString`] (zeroized on drop) and exposed only to
+/// compute a signature. `Debug` never shows it.
+pub struct Secret(SecretString);
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -22,10 +25,13 @@ impl Secret {
     /// first entry is used, trimmed the same way. With a single secret this is the value
     /// itself, byte for byte.
     pub fn from_env(name: &str) -> Result<Self, CliError> {
-        let value = std::env::var(name).map_err(|_| CliError::MissingSecret {
-            name: name.to_owned(),
-        })?;
-        Self::from_list(name, &value)
+        let value =
+            std::env::var(name)
+                .map(SecretString::from)
+                .map_err(|_| CliError::MissingSecret {
+                    name: name.to_owned(),
+                })?;
+        Self::from_list(name, value.expose_secret())
     }
 
     /// The first secret of a comma-separated list; `name` is only for the error message.
@@ -36,12 +42,12 @@ impl Secret {
                 name: name.to_owned(),
             });
         }
-        Ok(Self(first.to_owned()))
+        Ok(Self(SecretString::from(first)))
     }
 
     /// The lower-case hex HMAC-SHA256 of `body`: the value of `X-Signature`.
     pub fn sign(&self, body: &[u8]) -> String {
-        hookline_signature::sign(self.0.as_bytes(), body)
+        hookline_signature::sign(self.0.expose_secret().as_bytes(), body)
     }
 }
 
@@ -51,8 +57,8 @@ mod tests {
 
     #[test]
     fn first_entry_of_a_rotation_list_is_used_trimmed() {
-        let secret = Secret::from_list("S", " new , old").map(|s| s.0);
-        assert_eq!(secret.ok().as_deref(), Some("new"));
+        let secret = Secret::from_list("S", " new , old").unwrap();
+        assert_eq!(secret.0.expose_secret(), "new");
     }
 
     #[test]
@@ -69,7 +75,7 @@ mod tests {
 
     #[test]
     fn debug_is_redacted() {
-        let secret = Secret("hunter2".to_owned());
+        let secret = Secret(SecretString::from("hunter2"));
         assert!(!format!("{secret:?}").contains("hunter2"));
     }
 }

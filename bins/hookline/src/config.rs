@@ -12,7 +12,7 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 
-use hookline_signature::{SignatureError, Verifier};
+use hookline_signature::{SecretString, SignatureError, Verifier};
 use serde::Deserialize;
 
 /// The variables this server reads, in the order of README.md's table.
@@ -167,7 +167,10 @@ impl ConfigError {
 /// The raw values as `config` assembles them (variable names lower-cased).
 #[derive(Debug, Deserialize)]
 struct RawSettings {
-    webhook_secret: Option<String>,
+    /// Wrapped as it is read: from here to [`Verifier::from_secret_list`] the secret is only
+    /// ever a [`SecretString`] (redacted `Debug`, zeroized on drop).
+    #[serde(default, deserialize_with = "secret")]
+    webhook_secret: Option<SecretString>,
     database_url: String,
     log_level: String,
     host: String,
@@ -232,10 +235,11 @@ impl Settings {
             value: shorten(&raw.log_level),
         })?;
         let database = parse_database_url(&raw.database_url)?;
-        let verifier = match raw.webhook_secret.as_deref() {
-            None => None,
-            Some(list) if list.trim().is_empty() => None,
-            Some(list) => Some(Verifier::from_secret_list(list).map_err(ConfigError::Secret)?),
+        // An unset or blank secret means "not configured": the server runs but is not ready.
+        let verifier = match raw.webhook_secret.as_ref().map(Verifier::from_secret_list) {
+            None | Some(Err(SignatureError::NoSecrets)) => None,
+            Some(Err(e)) => return Err(ConfigError::Secret(e)),
+            Some(Ok(verifier)) => Some(verifier),
         };
         Ok(Self {
             verifier,
@@ -253,6 +257,13 @@ impl Settings {
             Err(_) => resolve(&self.host, self.port).unwrap_or_default(),
         }
     }
+}
+
+/// Reads an optional string into a [`SecretString`] as soon as `config` hands it over.
+fn secret<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<SecretString>, D::Error> {
+    Ok(Option::<String>::deserialize(deserializer)?.map(SecretString::from))
 }
 
 fn resolve(host: &str, port: u16) -> Option<Vec<SocketAddr>> {
@@ -374,6 +385,17 @@ mod tests {
         );
         let s = settings(&[("WEBHOOK_SECRET", "new,old")]).unwrap();
         assert_eq!(s.verifier.map(|v| v.secret_count()), Some(2));
+    }
+
+    #[test]
+    fn the_secret_never_shows_in_debug_output() {
+        let s = settings(&[("WEBHOOK_SECRET", "hunter2,top-secret")]).unwrap();
+        let debug = format!("{s:?}");
+        assert!(
+            !debug.contains("hunter2") && !debug.contains("top-secret"),
+            "{debug}"
+        );
+        assert!(debug.contains("[redacted]"), "{debug}");
     }
 
     #[test]

@@ -75,6 +75,7 @@ fn serve() -> ExitCode {
             if let Some(variable) = e.variable() {
                 fields.insert("variable".into(), variable.into());
             }
+            fields.insert("cause".into(), telemetry::cause_chain(&e).into());
             telemetry::write_early_error(&format!("invalid configuration: {e}"), fields);
             return ExitCode::from(EXIT_STARTUP);
         }
@@ -82,7 +83,7 @@ fn serve() -> ExitCode {
     let (log, guard) = telemetry::init_logger(settings.log_level);
     let code = match telemetry::init_metrics() {
         Err(e) => {
-            error!(log, "cannot start: {}", e);
+            error!(log, "cannot start: {}", e; "cause" => telemetry::cause_chain(&e));
             ExitCode::from(EXIT_STARTUP)
         }
         Ok(metrics) => match server::run(settings, &log, metrics) {
@@ -91,11 +92,12 @@ fn serve() -> ExitCode {
                 ExitCode::SUCCESS
             }
             Err(e) if e.is_startup() => {
-                error!(log, "cannot start: {}", e; "variable" => e.variable());
+                error!(log, "cannot start: {}", e;
+                    "variable" => e.variable(), "cause" => telemetry::cause_chain(&e));
                 ExitCode::from(EXIT_STARTUP)
             }
             Err(e) => {
-                error!(log, "stopped on an error: {}", e);
+                error!(log, "stopped on an error: {}", e; "cause" => telemetry::cause_chain(&e));
                 ExitCode::FAILURE
             }
         },

@@ -51,10 +51,10 @@ pub enum ServerError {
     },
     /// The signal handlers could not be installed.
     #[error("cannot install signal handlers: {0}")]
-    Signals(std::io::Error),
+    Signals(#[source] std::io::Error),
     /// The server failed while running.
     #[error("server error: {0}")]
-    Serve(std::io::Error),
+    Serve(#[source] std::io::Error),
 }
 
 impl ServerError {

@@ -118,6 +118,28 @@ pub fn write_early_error(msg: &str, fields: serde_json::Map<String, serde_json::
     let _ = out.flush();
 }
 
+/// An error and every [`source`](std::error::Error::source) below it, joined with `: `, for
+/// the `cause` field of a log line: `"a: b: c"`.
+///
+/// Many errors already end their message with their source's (`"cannot open database x:
+/// disk I/O error"` over `"disk I/O error"`): a cause whose text its parent's message
+/// already ends with is not repeated, but the walk goes on below it.
+pub fn cause_chain(error: &dyn std::error::Error) -> String {
+    let mut chain = error.to_string();
+    let mut parent = chain.clone();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !text.is_empty() && !parent.ends_with(&text) {
+            chain.push_str(": ");
+            chain.push_str(&text);
+        }
+        parent = text;
+        source = cause.source();
+    }
+    chain
+}
+
 /// Why the metrics recorder could not be installed.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot install the metrics recorder: {0}")]
@@ -185,4 +207,73 @@ pub fn init_metrics() -> Result<PrometheusHandle, MetricsError> {
     // Without the thread, rendering still drains the buckets; only idle memory grows.
     drop(spawned);
     Ok(handle)
+}
+
+#[cfg(test)]
+mod cause_chain_tests {
+    use std::fmt;
+
+    use super::cause_chain;
+
+    /// An error with a message and an optional source.
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+
+    impl fmt::Display for Layer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|e| e as _)
+        }
+    }
+
+    fn chain(layers: &[&'static str]) -> Layer {
+        layers
+            .iter()
+            .rev()
+            .fold(None, |below, msg| Some(Layer(msg, below.map(Box::new))))
+            .unwrap_or(Layer("", None))
+    }
+
+    #[test]
+    fn every_source_is_joined_outermost_first() {
+        assert_eq!(cause_chain(&chain(&["a", "b", "c"])), "a: b: c");
+        assert_eq!(cause_chain(&chain(&["alone"])), "alone");
+    }
+
+    #[test]
+    fn a_cause_its_parent_already_quotes_is_not_repeated_but_the_walk_goes_on() {
+        let e = chain(&[
+            "DATABASE_URL: cannot open database x: unable to open database file",
+            "cannot open database x: unable to open database file",
+            "unable to open database file",
+            "Error code 14: Unable to open the database file",
+        ]);
+        assert_eq!(
+            cause_chain(&e),
+            "DATABASE_URL: cannot open database x: unable to open database file: \
+             Error code 14: Unable to open the database file"
+        );
+    }
+
+    #[test]
+    fn a_database_that_is_not_sqlite_is_logged_down_to_sqlites_error_code() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.db");
+        std::fs::write(&path, [0x5a_u8; 4096]).unwrap();
+        let opened = hookline_sqlite::SqliteStore::open(hookline_sqlite::SqliteConfig {
+            location: hookline_sqlite::Location::File(path),
+            ..hookline_sqlite::SqliteConfig::default()
+        });
+        let Err(e) = opened.map(|_| ()) else {
+            panic!("a file of garbage opened as a database");
+        };
+        let chain = cause_chain(&crate::server::ServerError::from(e));
+        assert!(chain.starts_with("DATABASE_URL: cannot "), "{chain}");
+        assert!(chain.contains("not a database: Error code 26"), "{chain}");
+    }
 }

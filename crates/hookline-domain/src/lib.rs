@@ -26,6 +26,7 @@ pub mod whatsapp;
 
 pub use error::{DomainError, FieldError, LocSegment};
 pub use message::{
-    MAX_MESSAGE_ID_CHARS, MAX_TEXT_CHARS, Message, MessageId, Msisdn, Text, parse_message,
+    E164_PATTERN, MAX_MESSAGE_ID_CHARS, MAX_MSISDN_DIGITS, MAX_TEXT_CHARS, Message, MessageId,
+    Msisdn, Text, parse_message,
 };
-pub use time_value::{Instant, Timestamp};
+pub use time_value::{Instant, Timestamp, UTC_TIMESTAMP_PATTERN};

@@ -11,6 +11,12 @@ use crate::{DomainError, FieldError, Timestamp};
 pub const MAX_MESSAGE_ID_CHARS: usize = 1024;
 /// Most characters a `text` may have.
 pub const MAX_TEXT_CHARS: usize = 4096;
+/// Most digits an E.164 number has after its `+`.
+pub const MAX_MSISDN_DIGITS: usize = 15;
+/// What [`Msisdn::parse`] accepts, as a regular expression (the ECMA-262 subset JSON Schema
+/// and OpenAPI use): `+` then 1 to [`MAX_MSISDN_DIGITS`] ASCII digits. A test keeps the two
+/// in step.
+pub const E164_PATTERN: &str = r"^\+[0-9]{1,15}$";
 
 fn char_len_at_most(s: &str, max: usize) -> bool {
     // Cheap exit first: a string never has more characters than bytes.
@@ -58,7 +64,8 @@ impl Msisdn {
     pub fn parse(s: &str) -> Result<Self, DomainError> {
         match s.as_bytes() {
             [b'+', digits @ ..]
-                if (1..=15).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit) =>
+                if (1..=MAX_MSISDN_DIGITS).contains(&digits.len())
+                    && digits.iter().all(u8::is_ascii_digit) =>
             {
                 Ok(Self(s.to_owned()))
             }
@@ -239,4 +246,17 @@ fn field<T>(
     result
         .map_err(|err| errors.push(FieldError::from_domain(&["body", name], &err)))
         .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_e164_pattern_states_the_digit_limit_msisdn_parse_enforces() {
+        assert_eq!(E164_PATTERN, format!(r"^\+[0-9]{{1,{MAX_MSISDN_DIGITS}}}$"));
+        let longest = format!("+{}", "9".repeat(MAX_MSISDN_DIGITS));
+        assert!(Msisdn::parse(&longest).is_ok());
+        assert!(Msisdn::parse(&format!("{longest}9")).is_err());
+    }
 }

@@ -168,6 +168,12 @@ impl Serialize for Timestamp {
     }
 }
 
+/// The shape [`Timestamp::parse`] accepts, as a regular expression (the ECMA-262 subset JSON
+/// Schema and OpenAPI use): `YYYY-MM-DDTHH:MM:SS` with months 01–12, days 01–31, hours
+/// 00–23, minutes and seconds 00–59, an optional `.` and 1–9 digits, then `Z`. The calendar
+/// (no February 30) is checked on top of it.
+pub const UTC_TIMESTAMP_PATTERN: &str = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?Z$";
+
 /// `YYYY-MM-DDTHH:MM:SS` then an optional `.` with 1–9 digits, then `Z`; seconds below 60.
 /// The calendar itself is checked by the `time` crate.
 fn has_utc_shape(b: &[u8]) -> bool {

@@ -21,7 +21,8 @@ mod stats;
 
 pub use cursor::Cursor;
 pub use list::{
-    DEFAULT_LIMIT, Filter, ListQuery, MAX_LIMIT, MAX_OFFSET, Page, PageStart, fold_case,
+    DEFAULT_LIMIT, Filter, ListQuery, MAX_LIMIT, MAX_OFFSET, MIN_LIMIT, MIN_OFFSET, Page,
+    PageStart, fold_case,
 };
 pub use stats::{SenderCount, Stats, TOP_SENDERS};
 

@@ -7,8 +7,12 @@ use crate::{Cursor, QueryError};
 
 /// `limit` when the client sends none.
 pub const DEFAULT_LIMIT: u32 = 50;
+/// The smallest `limit` a client may ask for.
+pub const MIN_LIMIT: u32 = 1;
 /// The largest `limit` a client may ask for.
 pub const MAX_LIMIT: u32 = 100;
+/// The smallest `offset`, and the one used when the client sends none.
+pub const MIN_OFFSET: u64 = 0;
 /// The largest `offset` a backend must address (`i64::MAX`, SQLite's integer range).
 pub const MAX_OFFSET: u64 = i64::MAX as u64;
 
@@ -60,7 +64,7 @@ pub struct ListQuery {
 impl ListQuery {
     /// Builds a query, checking `limit` (1..=100) and `offset` (0..=i64::MAX).
     pub fn new(filter: Filter, limit: u32, start: PageStart) -> Result<Self, QueryError> {
-        if !(1..=MAX_LIMIT).contains(&limit) {
+        if !(MIN_LIMIT..=MAX_LIMIT).contains(&limit) {
             return Err(QueryError::LimitOutOfRange { max: MAX_LIMIT });
         }
         if let PageStart::Offset(o) = start

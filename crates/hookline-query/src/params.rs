@@ -2,7 +2,10 @@
 
 use hookline_domain::{FieldError, Instant};
 
-use crate::{Cursor, DEFAULT_LIMIT, Filter, ListQuery, MAX_LIMIT, MAX_OFFSET, PageStart};
+use crate::{
+    Cursor, DEFAULT_LIMIT, Filter, ListQuery, MAX_LIMIT, MAX_OFFSET, MIN_LIMIT, MIN_OFFSET,
+    PageStart,
+};
 
 /// The last value of each known key; unknown keys are dropped.
 #[derive(Default)]
@@ -42,10 +45,22 @@ where
     let mut errors = Vec::new();
 
     let limit = raw.limit.map_or(Some(i128::from(DEFAULT_LIMIT)), |v| {
-        bounded_int(v, "limit", 1, i128::from(MAX_LIMIT), &mut errors)
+        bounded_int(
+            v,
+            "limit",
+            i128::from(MIN_LIMIT),
+            i128::from(MAX_LIMIT),
+            &mut errors,
+        )
     });
-    let offset = raw.offset.map_or(Some(0), |v| {
-        bounded_int(v, "offset", 0, i128::from(MAX_OFFSET), &mut errors)
+    let offset = raw.offset.map_or(Some(i128::from(MIN_OFFSET)), |v| {
+        bounded_int(
+            v,
+            "offset",
+            i128::from(MIN_OFFSET),
+            i128::from(MAX_OFFSET),
+            &mut errors,
+        )
     });
     let from = raw.from.filter(|f| !f.is_empty()).map(repair_from);
     let since = raw.since.and_then(|v| match parse_since(v) {

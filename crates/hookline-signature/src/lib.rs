@@ -30,16 +30,21 @@
 //! - **Pre-keyed.** Each secret is turned into a keyed HMAC state once, when the [`Verifier`]
 //!   is built; a verification clones that state, so it neither re-keys nor allocates.
 //! - **Redacted.** Secrets are never printed: `Debug` shows `[redacted]`, and no
-//!   [`SignatureError`] carries secret material or body bytes.
+//!   [`SignatureError`] carries secret material or body bytes. They arrive as
+//!   [`secrecy`] types ([`SecretString`], [`SecretSlice`]), so the caller never holds them
+//!   in a plain `String`; the constructors of [`Verifier`] are the only place they are
+//!   exposed, to key the HMAC states, and the wrappers zeroize their copy when dropped.
 //! - **No I/O.** The crate reads no environment, files or sockets; the caller passes the
 //!   secret list in.
 //!
 //! # Example
 //!
 //! ```
-//! use hookline_signature::{SignatureHeaders, Verifier, sign};
+//! use hookline_signature::{SecretString, SignatureHeaders, Verifier, sign};
 //!
-//! let verifier = Verifier::from_secret_list("new-secret, old-secret")?;
+//! // As read from `WEBHOOK_SECRET`: wrapped at once, exposed only inside the constructor.
+//! let setting = SecretString::from("new-secret, old-secret");
+//! let verifier = Verifier::from_secret_list(&setting)?;
 //! let body = br#"{"message_id":"m1"}"#;
 //! let signature = sign(b"old-secret", body);
 //!
@@ -55,6 +60,7 @@
 mod error;
 
 pub use error::{Malformation, SignatureError, SignatureHeader};
+pub use secrecy::{self, ExposeSecret, SecretSlice, SecretString};
 
 use core::fmt;
 
@@ -88,9 +94,9 @@ pub struct SignatureHeaders<'a> {
 
 /// Checks webhook signatures against one or more secrets.
 ///
-/// Built once at start-up from the `WEBHOOK_SECRET` setting and shared by every request
-/// (it is `Clone`, `Send` and `Sync`). It always holds at least one secret. Its `Debug`
-/// output shows one `[redacted]` per secret and nothing else.
+/// Built once at start-up from the `WEBHOOK_SECRET` setting (a [`SecretString`]) and shared
+/// by every request (it is `Clone`, `Send` and `Sync`). It always holds at least one
+/// secret. Its `Debug` output shows one `[redacted]` per secret and nothing else.
 #[derive(Clone, Debug)]
 pub struct Verifier {
     /// One pre-keyed HMAC state per secret, in configuration order; never empty.
@@ -116,13 +122,15 @@ impl Verifier {
     ///
     /// # Errors
     ///
-    /// [`SignatureError::NoSecrets`] when the list is empty or only whitespace, and
-    /// [`SignatureError::EmptySecret`] when one entry is empty (`"a,,b"`, `"a,"`).
-    pub fn from_secret_list(list: &str) -> Result<Self, SignatureError> {
+    /// [`SignatureError::NoSecrets`] when the list is empty or only whitespace (a caller may
+    /// read that as "not configured"), and [`SignatureError::EmptySecret`] when one entry is
+    /// empty (`"a,,b"`, `"a,"`).
+    pub fn from_secret_list(list: &SecretString) -> Result<Self, SignatureError> {
+        let list = list.expose_secret();
         if list.trim_ascii().is_empty() {
             return Err(SignatureError::NoSecrets);
         }
-        Self::from_secrets(list.split(',').map(str::trim_ascii))
+        Self::from_keys(list.split(',').map(|entry| entry.trim_ascii().as_bytes()))
     }
 
     /// Builds a verifier from secrets given one by one, taken byte for byte (no trimming).
@@ -131,13 +139,28 @@ impl Verifier {
     ///
     /// [`SignatureError::NoSecrets`] when there is no secret, and
     /// [`SignatureError::EmptySecret`] when one of them is empty.
-    pub fn from_secrets<I: IntoIterator<Item = impl AsRef<[u8]>>>(
-        secrets: I,
+    pub fn new(secrets: impl IntoIterator<Item = SecretString>) -> Result<Self, SignatureError> {
+        let secrets: Vec<SecretString> = secrets.into_iter().collect();
+        Self::from_keys(secrets.iter().map(|s| s.expose_secret().as_bytes()))
+    }
+
+    /// Like [`Verifier::new`], for secrets that are arbitrary bytes rather than text.
+    ///
+    /// # Errors
+    ///
+    /// As [`Verifier::new`].
+    pub fn from_secret_bytes(
+        secrets: impl IntoIterator<Item = SecretSlice<u8>>,
     ) -> Result<Self, SignatureError> {
+        let secrets: Vec<SecretSlice<u8>> = secrets.into_iter().collect();
+        Self::from_keys(secrets.iter().map(ExposeSecret::expose_secret))
+    }
+
+    /// Keys one HMAC state per secret, refusing an empty secret or an empty list.
+    fn from_keys<'a>(secrets: impl Iterator<Item = &'a [u8]>) -> Result<Self, SignatureError> {
         let keys = secrets
-            .into_iter()
             .enumerate()
-            .map(|(index, secret)| match secret.as_ref() {
+            .map(|(index, secret)| match secret {
                 [] => Err(SignatureError::EmptySecret {
                     position: index + 1,
                 }),

@@ -2,7 +2,8 @@
 //! redaction, and the `verify(sign(body))` properties.
 
 use hookline_signature::{
-    Malformation, SignatureError, SignatureHeader, SignatureHeaders, Verifier, sign,
+    Malformation, SecretSlice, SecretString, SignatureError, SignatureHeader, SignatureHeaders,
+    Verifier, sign,
 };
 use proptest::prelude::*;
 
@@ -39,7 +40,22 @@ fn malformed(header: SignatureHeader, problem: Malformation) -> Result<(), Signa
 }
 
 fn spec_verifier() -> Verifier {
-    Verifier::from_secret_list("testsecret").unwrap()
+    list("testsecret").unwrap()
+}
+
+/// A verifier from a `WEBHOOK_SECRET`-style list.
+fn list(secrets: &str) -> Result<Verifier, SignatureError> {
+    Verifier::from_secret_list(&SecretString::from(secrets))
+}
+
+/// A verifier from secrets given one by one, as text.
+fn texts<const N: usize>(secrets: [&str; N]) -> Result<Verifier, SignatureError> {
+    Verifier::new(secrets.map(SecretString::from))
+}
+
+/// A verifier from one secret given as bytes.
+fn bytes(secret: &[u8]) -> Verifier {
+    Verifier::from_secret_bytes([SecretSlice::from(secret.to_vec())]).unwrap()
 }
 
 // ---------------------------------------------------------------- known answers
@@ -380,7 +396,7 @@ fn verify_of_an_empty_body_works() {
 
 #[test]
 fn rotation_accepts_a_signature_made_with_any_configured_secret() {
-    let verifier = Verifier::from_secret_list("old-secret,new-secret").unwrap();
+    let verifier = list("old-secret,new-secret").unwrap();
     assert_eq!(verifier.secret_count(), 2);
 
     let by_second = sign(b"new-secret", SPEC_BODY);
@@ -405,14 +421,14 @@ fn rotation_accepts_a_signature_made_with_any_configured_secret() {
 }
 
 #[test]
-fn rotation_with_from_secrets_accepts_only_the_second_matching_secret() {
-    let verifier = Verifier::from_secrets([b"first".as_slice(), b"second", b"third"]).unwrap();
+fn rotation_with_new_accepts_only_the_second_matching_secret() {
+    let verifier = texts(["first", "second", "third"]).unwrap();
     let signature = sign(b"second", SPEC_BODY);
     assert_eq!(
         verifier.verify(x_signature(signature.as_bytes()), SPEC_BODY),
         Ok(())
     );
-    let only_first = Verifier::from_secrets(["first"]).unwrap();
+    let only_first = texts(["first"]).unwrap();
     assert_eq!(
         only_first.verify(x_signature(signature.as_bytes()), SPEC_BODY),
         Err(SignatureError::Mismatch)
@@ -438,15 +454,15 @@ fn secret_list_parsing() {
         ("\ta\n,b,c", Ok(3)),
         ("a,a", Ok(2)),
     ];
-    for (list, expected) in cases {
-        let built = Verifier::from_secret_list(list).map(|v| v.secret_count());
-        assert_eq!(built, expected, "list {list:?}");
+    for (secrets, expected) in cases {
+        let built = list(secrets).map(|v| v.secret_count());
+        assert_eq!(built, expected, "list {secrets:?}");
     }
 }
 
 #[test]
 fn secret_list_entries_are_trimmed_of_ascii_whitespace_only() {
-    let verifier = Verifier::from_secret_list(" a , b ").unwrap();
+    let verifier = list(" a , b ").unwrap();
     for secret in [b"a".as_slice(), b"b"] {
         let signature = sign(secret, SPEC_BODY);
         assert_eq!(
@@ -462,7 +478,7 @@ fn secret_list_entries_are_trimmed_of_ascii_whitespace_only() {
         );
     }
     // A non-breaking space is not ASCII whitespace: it stays part of the secret.
-    let verifier = Verifier::from_secret_list("\u{a0}nbsp\u{a0}").unwrap();
+    let verifier = list("\u{a0}nbsp\u{a0}").unwrap();
     let signature = sign("\u{a0}nbsp\u{a0}".as_bytes(), SPEC_BODY);
     assert_eq!(
         verifier.verify(x_signature(signature.as_bytes()), SPEC_BODY),
@@ -471,17 +487,25 @@ fn secret_list_entries_are_trimmed_of_ascii_whitespace_only() {
 }
 
 #[test]
-fn from_secrets_rejects_no_secrets_and_empty_secrets_but_keeps_bytes_as_given() {
+fn new_rejects_no_secrets_and_empty_secrets_but_keeps_bytes_as_given() {
     assert_eq!(
-        Verifier::from_secrets(Vec::<Vec<u8>>::new()).map(|v| v.secret_count()),
+        Verifier::new(Vec::<SecretString>::new()).map(|v| v.secret_count()),
         Err(SignatureError::NoSecrets)
     );
     assert_eq!(
-        Verifier::from_secrets(["a", ""]).map(|v| v.secret_count()),
+        texts(["a", ""]).map(|v| v.secret_count()),
         Err(SignatureError::EmptySecret { position: 2 })
     );
+    assert_eq!(
+        Verifier::from_secret_bytes([SecretSlice::from(Vec::new())]).map(|v| v.secret_count()),
+        Err(SignatureError::EmptySecret { position: 1 })
+    );
     // No trimming here: a secret of one space and a non-UTF-8 secret are both usable.
-    let verifier = Verifier::from_secrets([b" ".as_slice(), &[0xff, 0x00]]).unwrap();
+    let verifier = Verifier::from_secret_bytes([
+        SecretSlice::from(b" ".to_vec()),
+        SecretSlice::from(vec![0xff, 0x00]),
+    ])
+    .unwrap();
     for secret in [b" ".as_slice(), &[0xff, 0x00]] {
         let signature = sign(secret, SPEC_BODY);
         assert_eq!(
@@ -495,7 +519,7 @@ fn from_secrets_rejects_no_secrets_and_empty_secrets_but_keeps_bytes_as_given() 
 
 #[test]
 fn debug_output_redacts_every_secret() {
-    let verifier = Verifier::from_secret_list("hunter2-super-secret, second-top-secret").unwrap();
+    let verifier = list("hunter2-super-secret, second-top-secret").unwrap();
     let debug = format!("{verifier:?}");
     let pretty = format!("{verifier:#?}");
     for output in [&debug, &pretty] {
@@ -596,7 +620,7 @@ fn list_secret() -> impl Strategy<Value = String> {
 proptest! {
     #[test]
     fn verify_accepts_what_sign_produces_via_x_signature(secret in secret(), body in body()) {
-        let verifier = Verifier::from_secrets([&secret]).unwrap();
+        let verifier = bytes(&secret);
         let signature = sign(&secret, &body);
         prop_assert_eq!(signature.len(), 64);
         prop_assert_eq!(verifier.verify(x_signature(signature.as_bytes()), &body), Ok(()));
@@ -604,14 +628,14 @@ proptest! {
 
     #[test]
     fn verify_accepts_what_sign_produces_via_x_hub_signature_256(secret in secret(), body in body()) {
-        let verifier = Verifier::from_secrets([&secret]).unwrap();
+        let verifier = bytes(&secret);
         let header = format!("sha256={}", sign(&secret, &body));
         prop_assert_eq!(verifier.verify(x_hub(header.as_bytes()), &body), Ok(()));
     }
 
     #[test]
     fn verify_accepts_upper_case_hex(secret in secret(), body in body()) {
-        let verifier = Verifier::from_secrets([&secret]).unwrap();
+        let verifier = bytes(&secret);
         let upper = sign(&secret, &body).to_ascii_uppercase();
         prop_assert_eq!(verifier.verify(x_signature(upper.as_bytes()), &body), Ok(()));
         let header = format!("sha256={upper}");
@@ -625,7 +649,7 @@ proptest! {
         index in any::<prop::sample::Index>(),
         bit in 0..8u8,
     ) {
-        let verifier = Verifier::from_secrets([&secret]).unwrap();
+        let verifier = bytes(&secret);
         let signature = sign(&secret, &body);
         let mut tampered = body.clone();
         tampered[index.index(body.len())] ^= 1 << bit;
@@ -647,7 +671,7 @@ proptest! {
         byte in 0..32usize,
         bit in 0..8u8,
     ) {
-        let verifier = Verifier::from_secrets([&secret]).unwrap();
+        let verifier = bytes(&secret);
         let mut decoded = hex::decode(sign(&secret, &body)).unwrap();
         decoded[byte] ^= 1 << bit;
         let tampered = hex::encode(&decoded);
@@ -669,7 +693,7 @@ proptest! {
         position in 0..64usize,
         replacement in 0..16u32,
     ) {
-        let verifier = Verifier::from_secrets([&secret]).unwrap();
+        let verifier = bytes(&secret);
         let mut digits: Vec<char> = sign(&secret, &body).chars().collect();
         let new_digit = char::from_digit(replacement, 16).unwrap();
         prop_assume!(digits[position] != new_digit);
@@ -706,8 +730,7 @@ proptest! {
         chosen in any::<prop::sample::Index>(),
         body in body(),
     ) {
-        let list = secrets.join(" , ");
-        let verifier = Verifier::from_secret_list(&list).unwrap();
+        let verifier = list(&secrets.join(" , ")).unwrap();
         prop_assert_eq!(verifier.secret_count(), secrets.len());
         let secret = &secrets[chosen.index(secrets.len())];
         let signature = sign(secret.as_bytes(), &body);

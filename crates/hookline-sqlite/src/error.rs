@@ -7,7 +7,9 @@ use hookline_store::{BoxError, StoreError};
 use rusqlite::ErrorCode;
 
 /// Why [`SqliteStore::open`](crate::SqliteStore::open) failed. Each message names the
-/// database and says what went wrong, on one line, so the server can print it as is.
+/// database and says what went wrong, on one line, so the server can print it as is; the
+/// underlying error is also its [`source`](std::error::Error::source), so the whole cause
+/// chain (down to SQLite's own error code) can be logged.
 #[derive(Debug, thiserror::Error)]
 pub enum SqliteError {
     /// The folder that should hold the database could not be created.
@@ -16,6 +18,7 @@ pub enum SqliteError {
         /// The folder.
         path: PathBuf,
         /// What the operating system said.
+        #[source]
         cause: std::io::Error,
     },
     /// The database could not be opened or configured (missing permission, not a database,
@@ -25,15 +28,17 @@ pub enum SqliteError {
         /// The database, as a path or an in-memory name.
         path: String,
         /// What SQLite said.
+        #[source]
         cause: BoxError,
     },
     /// The schema could not be brought to the current version.
-    #[error("cannot migrate database {path}: {reason}")]
+    #[error("cannot migrate database {path}: {cause}")]
     Migration {
         /// The database.
         path: String,
         /// What went wrong.
-        reason: String,
+        #[source]
+        cause: BoxError,
     },
     /// The database was written by a newer hookline; this build will not touch it.
     #[error("database {path} has schema version {found}, newer than this build's {supported}")]
@@ -49,6 +54,7 @@ pub enum SqliteError {
     #[error("cannot start the database writer thread: {cause}")]
     CannotStartWriter {
         /// What the operating system said.
+        #[source]
         cause: std::io::Error,
     },
 }

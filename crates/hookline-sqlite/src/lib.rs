@@ -273,7 +273,7 @@ impl SqliteStore {
             }
             other => SqliteError::Migration {
                 path: target.name.clone(),
-                reason: other.to_string(),
+                cause: Box::new(other),
             },
         })?;
         // The writer works on a connection opened after the migration, so that nothing the

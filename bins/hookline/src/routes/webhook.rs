@@ -137,7 +137,7 @@ pub struct WebhookOutcome {
             description = "Alternative to X-Signature: `sha256=` followed by the same hex digest"),
     ),
     request_body(
-        content = inline(WebhookPayload),
+        content = inline(crate::openapi::WebhookPayload),
         content_type = "application/json",
         description = "At most 64 KiB. Unknown fields are ignored."
     ),
@@ -171,29 +171,6 @@ pub async fn receive(
     req.extensions_mut()
         .insert(WebhookOutcome { result, message_id });
     outcome.map(|_| HttpResponse::Ok().json(WebhookAccepted::OK))
-}
-
-/// The documented shape of a webhook body (parsing itself is `hookline_domain`'s).
-#[derive(utoipa::ToSchema)]
-#[schema(example = json!({"message_id": "m1", "from": "+919876543210", "to": "+14155550100",
-    "ts": "2025-01-15T10:00:00Z", "text": "Hello"}))]
-#[allow(dead_code)]
-pub struct WebhookPayload {
-    /// Unique key of the message: 1 to 1024 characters.
-    #[schema(min_length = 1, max_length = 1024)]
-    message_id: String,
-    /// Sender, E.164: `+` then 1 to 15 ASCII digits.
-    #[schema(pattern = r"^\+[0-9]{1,15}$")]
-    from: String,
-    /// Recipient, E.164.
-    #[schema(pattern = r"^\+[0-9]{1,15}$")]
-    to: String,
-    /// RFC 3339 instant in UTC ending in `Z`; stored and returned exactly as sent.
-    #[schema(example = "2025-01-15T10:00:00Z")]
-    ts: String,
-    /// Optional, at most 4096 characters.
-    #[schema(max_length = 4096)]
-    text: Option<String>,
 }
 
 async fn accept(
