@@ -9,10 +9,10 @@ use core::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
     /// The secret list holds no secret at all (empty or only whitespace).
-    #[error("no webhook secret configured")]
+    #[error("no secret configured")]
     NoSecrets,
     /// One entry of the secret list is empty, as in `"a,,b"`.
-    #[error("webhook secret number {position} of the list is empty")]
+    #[error("entry number {position} of the list is empty")]
     EmptySecret {
         /// 1-based position of the empty entry in the list.
         position: usize,

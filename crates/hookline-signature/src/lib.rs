@@ -17,6 +17,10 @@
 //! Several secrets may be configured at once (key rotation); a delivery is authentic when
 //! any header that was sent matches any secret.
 //!
+//! The same crate holds [`TokenSet`], the constant-time check of a shared token (a bearer
+//! token for reads, the verify token of Meta's subscription handshake): the other secret a
+//! request can carry, held and compared under the same rules.
+//!
 //! # Invariants
 //!
 //! - **Raw bytes.** The MAC is computed over the body bytes exactly as received, and header
@@ -58,8 +62,10 @@
 //! ```
 
 mod error;
+mod token;
 
 pub use error::{Malformation, SignatureError, SignatureHeader};
+pub use token::TokenSet;
 pub use secrecy::{self, ExposeSecret, SecretSlice, SecretString};
 
 use core::fmt;
