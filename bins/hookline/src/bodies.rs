@@ -4,7 +4,7 @@
 //! List and stats bodies borrow from the store's [`Page`] and [`Stats`] instead of copying;
 //! a unit test checks that they serialize exactly as those types do.
 
-use hookline_domain::{FieldError, Message};
+use hookline_domain::{FieldError, LocSegment, Message};
 use hookline_query::{Page, SenderCount, Stats};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -33,9 +33,11 @@ pub struct Detail {
 /// One problem in a 422 body: `{"loc":[…],"msg":"…","type":"…"}`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ValidationIssue<'a> {
-    /// Where the problem is: `["body", field]`, `["body"]`, or `["query", parameter]`.
-    #[schema(value_type = Vec<String>, example = json!(["body", "from"]))]
-    pub loc: &'a [String],
+    /// Where the problem is: `["body", field]`, `["body"]`, or `["query", parameter]`; inside
+    /// a WhatsApp envelope also array indexes, as JSON numbers
+    /// (`["body", "entry", 0, "changes", 0, "value", "messages", 1, "from"]`).
+    #[schema(value_type = Vec<LocItem>, example = json!(["body", "from"]))]
+    pub loc: &'a [LocSegment],
     /// A human-readable message.
     #[schema(example = "Value error, must be E.164: '+' followed by 1 to 15 digits")]
     pub msg: &'a str,
@@ -48,11 +50,22 @@ pub struct ValidationIssue<'a> {
 impl<'a> From<&'a FieldError> for ValidationIssue<'a> {
     fn from(e: &'a FieldError) -> Self {
         Self {
-            loc: e.loc(),
+            loc: e.loc_segments(),
             msg: e.msg(),
             kind: e.kind(),
         }
     }
+}
+
+/// One `loc` item: an object key or source (a string), or an array index (an integer).
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // Only its schema is used: `LocSegment` is what serializes.
+pub enum LocItem {
+    /// An object key, or `"body"` / `"query"`.
+    Key(String),
+    /// A zero-based array index.
+    Index(u64),
 }
 
 /// The 422 body: `{"detail":[…]}`, one entry per problem, in FastAPI's shape.

@@ -1,10 +1,10 @@
 //! Settings from the environment (README.md, "Configuration"), parsed once at start-up.
 //!
-//! The `config` crate gathers the five variables (with their defaults); every value is then
+//! The `config` crate gathers the eight variables (with their defaults); every value is then
 //! parsed here into a typed [`Settings`]. A value that does not parse is a [`ConfigError`]
 //! naming its variable, so start-up can stop with one clear line and exit code 2.
 //!
-//! Only the five variables are handed to `config` (not the whole environment): an unrelated
+//! Only these variables are handed to `config` (not the whole environment): an unrelated
 //! variable holding non-UTF-8 bytes must not stop the server.
 
 use std::collections::HashMap;
@@ -12,13 +12,16 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 
-use hookline_signature::{SecretString, SignatureError, Verifier};
+use hookline_signature::{SecretString, SignatureError, TokenSet, Verifier};
 use serde::Deserialize;
 
 /// The variables this server reads, in the order of README.md's table.
-pub const VARIABLES: [&str; 5] = [
+pub const VARIABLES: [&str; 8] = [
     "WEBHOOK_SECRET",
     "DATABASE_URL",
+    "READ_TOKEN",
+    "WHATSAPP_APP_SECRET",
+    "WHATSAPP_VERIFY_TOKEN",
     "LOG_LEVEL",
     "HOST",
     "PORT",
@@ -39,6 +42,15 @@ pub struct Settings {
     /// The signature verifier, or `None` when `WEBHOOK_SECRET` is unset or blank (the server
     /// then runs, but is not ready and refuses webhooks with 503).
     pub verifier: Option<Verifier>,
+    /// The bearer tokens `GET /messages` and `GET /stats` require; `None` (`READ_TOKEN`
+    /// unset or blank): reads are open.
+    pub read_tokens: Option<TokenSet>,
+    /// The Meta app secret(s) that sign `POST /webhook/whatsapp`; `None` when
+    /// `WHATSAPP_APP_SECRET` is unset or blank (that route then answers 503).
+    pub whatsapp_verifier: Option<Verifier>,
+    /// The verify token of Meta's subscription handshake (`GET /webhook/whatsapp`); `None`
+    /// when `WHATSAPP_VERIFY_TOKEN` is unset or blank (the handshake then answers 503).
+    pub whatsapp_verify_token: Option<TokenSet>,
     /// Where the messages are stored.
     pub database: DatabaseLocation,
     /// The least severe level written to the log.
@@ -141,9 +153,15 @@ pub enum ConfigError {
         /// What is wrong with it.
         reason: String,
     },
-    /// `WEBHOOK_SECRET` is a list with an empty entry (`"a,,b"`). The secret is never shown.
-    #[error("WEBHOOK_SECRET is malformed: {0}")]
-    Secret(SignatureError),
+    /// `WEBHOOK_SECRET`, `WHATSAPP_APP_SECRET` or `READ_TOKEN` is a list with an empty entry
+    /// (`"a,,b"`). The secret is never shown.
+    #[error("{variable} is malformed: {source}")]
+    Secret {
+        /// The variable.
+        variable: &'static str,
+        /// What is wrong with the list.
+        source: SignatureError,
+    },
     /// The `config` crate itself failed.
     #[error("cannot read the configuration: {0}")]
     Source(#[from] config::ConfigError),
@@ -158,7 +176,7 @@ impl ConfigError {
             Self::Host { .. } => Some("HOST"),
             Self::LogLevel { .. } => Some("LOG_LEVEL"),
             Self::DatabaseUrl { .. } => Some("DATABASE_URL"),
-            Self::Secret(_) => Some("WEBHOOK_SECRET"),
+            Self::Secret { variable, .. } => Some(variable),
             Self::Source(_) => None,
         }
     }
@@ -171,6 +189,12 @@ struct RawSettings {
     /// ever a [`SecretString`] (redacted `Debug`, zeroized on drop).
     #[serde(default, deserialize_with = "secret")]
     webhook_secret: Option<SecretString>,
+    #[serde(default, deserialize_with = "secret")]
+    read_token: Option<SecretString>,
+    #[serde(default, deserialize_with = "secret")]
+    whatsapp_app_secret: Option<SecretString>,
+    #[serde(default, deserialize_with = "secret")]
+    whatsapp_verify_token: Option<SecretString>,
     database_url: String,
     log_level: String,
     host: String,
@@ -236,13 +260,28 @@ impl Settings {
         })?;
         let database = parse_database_url(&raw.database_url)?;
         // An unset or blank secret means "not configured": the server runs but is not ready.
-        let verifier = match raw.webhook_secret.as_ref().map(Verifier::from_secret_list) {
-            None | Some(Err(SignatureError::NoSecrets)) => None,
-            Some(Err(e)) => return Err(ConfigError::Secret(e)),
-            Some(Ok(verifier)) => Some(verifier),
-        };
+        let verifier = optional_secret(
+            "WEBHOOK_SECRET",
+            raw.webhook_secret.as_ref(),
+            Verifier::from_secret_list,
+        )?;
+        let read_tokens =
+            optional_secret("READ_TOKEN", raw.read_token.as_ref(), TokenSet::from_list)?;
+        let whatsapp_verifier = optional_secret(
+            "WHATSAPP_APP_SECRET",
+            raw.whatsapp_app_secret.as_ref(),
+            Verifier::from_secret_list,
+        )?;
+        let whatsapp_verify_token = optional_secret(
+            "WHATSAPP_VERIFY_TOKEN",
+            raw.whatsapp_verify_token.as_ref(),
+            TokenSet::single,
+        )?;
         Ok(Self {
             verifier,
+            read_tokens,
+            whatsapp_verifier,
+            whatsapp_verify_token,
             database,
             log_level,
             host,
@@ -264,6 +303,20 @@ fn secret<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<SecretString>, D::Error> {
     Ok(Option::<String>::deserialize(deserializer)?.map(SecretString::from))
+}
+
+/// An optional secret setting: unset or blank is `None` ("not configured"), a malformed
+/// list (`"a,,b"`) an error naming `variable`.
+fn optional_secret<T>(
+    variable: &'static str,
+    value: Option<&SecretString>,
+    build: impl FnOnce(&SecretString) -> Result<T, SignatureError>,
+) -> Result<Option<T>, ConfigError> {
+    match value.map(build) {
+        None | Some(Err(SignatureError::NoSecrets)) => Ok(None),
+        Some(Err(source)) => Err(ConfigError::Secret { variable, source }),
+        Some(Ok(built)) => Ok(Some(built)),
+    }
 }
 
 fn resolve(host: &str, port: u16) -> Option<Vec<SocketAddr>> {
@@ -331,6 +384,9 @@ mod tests {
     fn defaults_match_the_spec_table() {
         let s = settings(&[]).unwrap();
         assert!(s.verifier.is_none());
+        assert!(s.read_tokens.is_none());
+        assert!(s.whatsapp_verifier.is_none());
+        assert!(s.whatsapp_verify_token.is_none());
         assert_eq!(s.database, DatabaseLocation::File("data/app.db".into()));
         assert_eq!(s.log_level, LogLevel::Info);
         assert_eq!(s.host, "0.0.0.0");
@@ -361,6 +417,8 @@ mod tests {
                 "DATABASE_URL",
             ),
             (vec![("WEBHOOK_SECRET", "a,,b")], "WEBHOOK_SECRET"),
+            (vec![("READ_TOKEN", "a,,b")], "READ_TOKEN"),
+            (vec![("WHATSAPP_APP_SECRET", "a,")], "WHATSAPP_APP_SECRET"),
             (vec![("HOST", "")], "HOST"),
         ] {
             let err = settings(&pairs).unwrap_err();
@@ -389,12 +447,23 @@ mod tests {
 
     #[test]
     fn the_secret_never_shows_in_debug_output() {
-        let s = settings(&[("WEBHOOK_SECRET", "hunter2,top-secret")]).unwrap();
+        let s = settings(&[
+            ("WEBHOOK_SECRET", "hunter2,top-secret"),
+            ("READ_TOKEN", "read-me"),
+            ("WHATSAPP_APP_SECRET", "app-secret"),
+            ("WHATSAPP_VERIFY_TOKEN", "verify-me"),
+        ])
+        .unwrap();
         let debug = format!("{s:?}");
-        assert!(
-            !debug.contains("hunter2") && !debug.contains("top-secret"),
-            "{debug}"
-        );
+        for secret in [
+            "hunter2",
+            "top-secret",
+            "read-me",
+            "app-secret",
+            "verify-me",
+        ] {
+            assert!(!debug.contains(secret), "{debug}");
+        }
         assert!(debug.contains("[redacted]"), "{debug}");
     }
 

@@ -8,7 +8,7 @@
 use std::error::Error as _;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{ALLOW, HeaderValue};
+use actix_web::http::header::{ALLOW, HeaderValue, WWW_AUTHENTICATE};
 use actix_web::{HttpResponse, ResponseError};
 use hookline_domain::FieldError;
 use hookline_signature::SignatureError;
@@ -34,6 +34,19 @@ pub enum ApiError {
     /// `WEBHOOK_SECRET` is not set → 503.
     #[error("webhook secret not configured")]
     SecretNotConfigured,
+    /// `WHATSAPP_APP_SECRET` is not set → 503 on `POST /webhook/whatsapp`.
+    #[error("whatsapp not configured")]
+    WhatsappNotConfigured,
+    /// `WHATSAPP_VERIFY_TOKEN` is not set → 503 on the subscription handshake.
+    #[error("whatsapp verify token not configured")]
+    VerifyTokenNotConfigured,
+    /// The subscription handshake's mode or token is wrong or missing → 403.
+    #[error("verification failed")]
+    VerificationFailed,
+    /// `READ_TOKEN` is set and the request carries none of its tokens as a bearer token →
+    /// 401 with `WWW-Authenticate: Bearer`.
+    #[error("not authenticated")]
+    NotAuthenticated,
     /// The store failed → 503 `storage unavailable`. The cause is for the log only.
     #[error("storage unavailable")]
     Storage(#[source] StorageFault),
@@ -91,7 +104,12 @@ impl ResponseError for ApiError {
             Self::InvalidSignature(_) => StatusCode::UNAUTHORIZED,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::SecretNotConfigured | Self::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::SecretNotConfigured
+            | Self::WhatsappNotConfigured
+            | Self::VerifyTokenNotConfigured
+            | Self::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::VerificationFailed => StatusCode::FORBIDDEN,
+            Self::NotAuthenticated => StatusCode::UNAUTHORIZED,
             Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::BodyUnreadable => StatusCode::BAD_REQUEST,
             Self::NotFound => StatusCode::NOT_FOUND,
@@ -107,6 +125,11 @@ impl ResponseError for ApiError {
                 .insert_header((ALLOW, HeaderValue::from_static(allow)))
                 .json(Detail {
                     detail: "Method Not Allowed",
+                }),
+            Self::NotAuthenticated => response
+                .insert_header((WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")))
+                .json(Detail {
+                    detail: "not authenticated",
                 }),
             Self::BodyTimeout => response.force_close().json(Detail {
                 detail: "request timeout",
@@ -127,6 +150,10 @@ impl ApiError {
             Self::UnsupportedMediaType => "unsupported media type",
             Self::Validation(_) => "validation failed",
             Self::SecretNotConfigured => "webhook secret not configured",
+            Self::WhatsappNotConfigured => "whatsapp not configured",
+            Self::VerifyTokenNotConfigured => "whatsapp verify token not configured",
+            Self::VerificationFailed => "verification failed",
+            Self::NotAuthenticated => "not authenticated",
             Self::Storage(_) => "storage unavailable",
             Self::BodyTimeout => "request timeout",
             Self::BodyUnreadable => "invalid request body",
@@ -162,6 +189,18 @@ mod tests {
                 "webhook secret not configured",
             ),
             (ApiError::NotFound, 404, "Not Found"),
+            (
+                ApiError::WhatsappNotConfigured,
+                503,
+                "whatsapp not configured",
+            ),
+            (
+                ApiError::VerifyTokenNotConfigured,
+                503,
+                "whatsapp verify token not configured",
+            ),
+            (ApiError::VerificationFailed, 403, "verification failed"),
+            (ApiError::NotAuthenticated, 401, "not authenticated"),
             (
                 ApiError::MethodNotAllowed { allow: "POST" },
                 405,

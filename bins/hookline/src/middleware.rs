@@ -4,12 +4,14 @@
 //!   kept, anything else is replaced by a UUID v4; it is echoed in the response header.
 //! - **Log**: one JSON line per request with `request_id`, `method`, `path` (the raw path,
 //!   without the query string, which may hold search text), `status`, `latency_ms`; for
-//!   `/webhook` also `message_id` (`null` until the body parsed), `dup` and `result`.
+//!   `/webhook` also `message_id` (`null` until the body parsed), `dup` and `result`; for
+//!   `POST /webhook/whatsapp` `result`, `messages_stored`, `duplicates` and `statuses_ignored`.
 //!   A rejected signature (with `signature_problem`: missing, malformed or not matching —
 //!   never the values) and every 5xx are logged at `ERROR`, the rest at `INFO`.
 //!   A storage fault gets a line of its own with its cause chain.
 //! - **Metrics**: `http_requests_total{path,status}` with the route *template* (or
-//!   `unmatched`), `request_latency_ms`, and `webhook_requests_total{result}`.
+//!   `unmatched`), `request_latency_ms`, `webhook_requests_total{result}` (`/webhook` only),
+//!   `whatsapp_requests_total{result}` and `whatsapp_messages_total{result}`.
 
 use std::time::Instant;
 
@@ -25,9 +27,10 @@ use crate::errors::ApiError;
 use crate::routes::AppState;
 use crate::routes::health::ReadinessFault;
 use crate::routes::webhook::{WebhookOutcome, WebhookResult};
+use crate::routes::whatsapp::WhatsappOutcome;
 use crate::telemetry::{
     HTTP_REQUESTS_TOTAL, REQUEST_LATENCY_MS, STORAGE_ERRORS_TOTAL, UNMATCHED_PATH,
-    WEBHOOK_REQUESTS_TOTAL,
+    WEBHOOK_REQUESTS_TOTAL, WHATSAPP_MESSAGES_TOTAL, WHATSAPP_REQUESTS_TOTAL,
 };
 
 /// The request id header, in and out.
@@ -106,6 +109,9 @@ pub async fn observe(
             })
     });
 
+    // Left by `POST /webhook/whatsapp` on every request it handled.
+    let whatsapp = res.request().extensions().get::<WhatsappOutcome>().copied();
+
     metrics::counter!(HTTP_REQUESTS_TOTAL,
         "path" => template,
         "status" => status.as_u16().to_string())
@@ -113,6 +119,21 @@ pub async fn observe(
     metrics::histogram!(REQUEST_LATENCY_MS).record(latency_ms);
     if let Some(outcome) = webhook.as_ref().filter(|o| o.result.is_counted()) {
         metrics::counter!(WEBHOOK_REQUESTS_TOTAL, "result" => outcome.result.as_str()).increment(1);
+    }
+    if let Some(outcome) = &whatsapp {
+        if WebhookResult::WHATSAPP_COUNTED.contains(&outcome.result) {
+            metrics::counter!(WHATSAPP_REQUESTS_TOTAL, "result" => outcome.result.as_str())
+                .increment(1);
+        }
+        for (result, count) in [
+            (WebhookResult::Created, outcome.created),
+            (WebhookResult::Duplicate, outcome.duplicates),
+        ] {
+            if count > 0 {
+                metrics::counter!(WHATSAPP_MESSAGES_TOTAL, "result" => result.as_str())
+                    .increment(count as u64);
+            }
+        }
     }
 
     let fault = match api_error {
@@ -143,11 +164,14 @@ pub async fn observe(
             status,
             latency_ms,
             webhook: webhook.as_ref(),
+            whatsapp: whatsapp.as_ref(),
             signature_problem: signature_problem.as_deref(),
         };
         let rejected_signature = webhook
             .as_ref()
-            .is_some_and(|o| o.result == WebhookResult::InvalidSignature);
+            .map(|o| o.result)
+            .or(whatsapp.map(|o| o.result))
+            == Some(WebhookResult::InvalidSignature);
         if rejected_signature || status.is_server_error() {
             slog::error!(log, "request"; line);
         } else {
@@ -173,6 +197,7 @@ struct RequestLine<'a> {
     status: StatusCode,
     latency_ms: f64,
     webhook: Option<&'a WebhookOutcome>,
+    whatsapp: Option<&'a WhatsappOutcome>,
     /// Why a signature was refused (`no signature header`, `signature does not match`, …).
     signature_problem: Option<&'a str>,
 }
@@ -194,6 +219,12 @@ impl slog::KV for RequestLine<'_> {
             }
             s.emit_bool(Key::from("dup"), outcome.result == WebhookResult::Duplicate)?;
             s.emit_str(Key::from("result"), outcome.result.as_str())?;
+        }
+        if let Some(outcome) = self.whatsapp {
+            s.emit_str(Key::from("result"), outcome.result.as_str())?;
+            s.emit_usize(Key::from("messages_stored"), outcome.created)?;
+            s.emit_usize(Key::from("duplicates"), outcome.duplicates)?;
+            s.emit_usize(Key::from("statuses_ignored"), outcome.statuses_ignored)?;
         }
         if let Some(problem) = self.signature_problem {
             s.emit_str(Key::from("signature_problem"), problem)?;

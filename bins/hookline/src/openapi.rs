@@ -15,14 +15,18 @@ use hookline_query::{DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, MIN_LIMIT, MIN_OFFSET
 use serde_json::json;
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, SchemaType, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{RefOr, Required, Schema};
-use utoipa::{IntoParams, OpenApi, PartialSchema, ToSchema};
+use utoipa::{IntoParams, Modify, OpenApi, PartialSchema, ToSchema};
 
 use crate::bodies::{
-    Detail, Liveness, MessageItem, MessagesPage, Readiness, SenderCountItem, StatsBody,
+    Detail, Liveness, LocItem, MessageItem, MessagesPage, Readiness, SenderCountItem, StatsBody,
     ValidationErrors, ValidationIssue, WebhookAccepted,
 };
-use crate::routes::{health, messages, metrics, stats, webhook};
+use crate::routes::{health, messages, metrics, stats, webhook, whatsapp};
+
+/// The name of the bearer security scheme (`READ_TOKEN`) in the document.
+pub const READ_TOKEN_SCHEME: &str = "read_token";
 
 /// The API description served at `GET /openapi.json` and rendered at `GET /docs`.
 #[derive(OpenApi)]
@@ -33,11 +37,16 @@ use crate::routes::{health, messages, metrics, stats, webhook};
             Every `POST /webhook` must carry `X-Signature: hex(HMAC_SHA256(WEBHOOK_SECRET, raw body))` \
             (or `X-Hub-Signature-256: sha256=<hex>`). Unknown paths answer 404 \
             `{\"detail\":\"Not Found\"}`, wrong methods 405 `{\"detail\":\"Method Not Allowed\"}`. \
-            Every response carries `X-Request-ID`.",
+            Every response carries `X-Request-ID`.\n\n\
+            `POST /webhook/whatsapp` takes Meta's WhatsApp Cloud API envelope, signed with \
+            `X-Hub-Signature-256` under `WHATSAPP_APP_SECRET`. When `READ_TOKEN` is set, \
+            `GET /messages` and `GET /stats` need `Authorization: Bearer <token>`.",
         license(name = "MIT OR Apache-2.0"),
     ),
     paths(
         webhook::receive,
+        whatsapp::verify,
+        whatsapp::receive,
         messages::list,
         stats::stats,
         health::live,
@@ -46,10 +55,12 @@ use crate::routes::{health, messages, metrics, stats, webhook};
     ),
     components(schemas(
         WebhookPayload,
+        WhatsappEnvelope,
         WebhookAccepted,
         Detail,
         ValidationErrors,
         ValidationIssue,
+        LocItem,
         MessagesPage,
         MessageItem,
         StatsBody,
@@ -57,14 +68,38 @@ use crate::routes::{health, messages, metrics, stats, webhook};
         Liveness,
         Readiness,
     )),
+    modifiers(&ReadTokenScheme),
     tags(
         (name = "webhook", description = "Signed message ingest"),
+        (name = "whatsapp", description = "Meta's WhatsApp Cloud API: subscription handshake and envelopes"),
         (name = "messages", description = "Reading what was stored"),
         (name = "health", description = "Liveness and readiness probes"),
         (name = "operations", description = "Prometheus metrics"),
     )
 )]
 pub struct ApiDoc;
+
+/// Declares the `read_token` bearer scheme that `GET /messages` and `GET /stats` name.
+struct ReadTokenScheme;
+
+impl Modify for ReadTokenScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            READ_TOKEN_SCHEME,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "READ_TOKEN (any entry of its comma-separated list). Required by \
+                         GET /messages and GET /stats only when READ_TOKEN is set; without \
+                         it they answer 401 with `WWW-Authenticate: Bearer`.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// The document as JSON bytes.
 pub fn openapi_json() -> Vec<u8> {
@@ -135,6 +170,57 @@ impl PartialSchema for WebhookPayload {
 impl ToSchema for WebhookPayload {
     fn name() -> Cow<'static, str> {
         Cow::Borrowed("WebhookPayload")
+    }
+}
+
+/// The documented shape of a `POST /webhook/whatsapp` body (parsing is `hookline_domain`'s).
+///
+/// Deliberately loose: only `object` is required by every envelope. An envelope whose
+/// `object` is not `whatsapp_business_account` is acknowledged without reading anything else,
+/// so the schema cannot demand more of `entry` than "present for WhatsApp envelopes".
+pub struct WhatsappEnvelope;
+
+impl PartialSchema for WhatsappEnvelope {
+    #[allow(deprecated)]
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(
+                "Meta's webhook envelope. Every `entry[].changes[].value.messages[]` item \
+                 becomes one message (see docs/WHATSAPP.md); `statuses` and other change \
+                 fields are acknowledged and not stored. Unknown fields are ignored.",
+            ))
+            .property(
+                "object",
+                string().description(Some(
+                    "`whatsapp_business_account`; any other value is acknowledged and ignored",
+                )),
+            )
+            .required("object")
+            .property(
+                "entry",
+                ObjectBuilder::new().description(Some(
+                    "A list of `{id, changes: [{field, value}]}`; required when `object` is \
+                     `whatsapp_business_account`",
+                )),
+            )
+            .example(Some(json!({
+                "object": "whatsapp_business_account",
+                "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+                    "messaging_product": "whatsapp",
+                    "metadata": {"display_phone_number": "15550783881",
+                        "phone_number_id": "106540352242922"},
+                    "messages": [{"from": "16505551234", "id": "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxA1",
+                        "timestamp": "1739321024", "type": "text",
+                        "text": {"body": "Does it come in another color?"}}]}}]}]
+            })))
+            .into()
+    }
+}
+
+impl ToSchema for WhatsappEnvelope {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("WhatsappEnvelope")
     }
 }
 
@@ -281,5 +367,41 @@ mod tests {
         }
         let issue = &doc["components"]["schemas"]["ValidationIssue"];
         assert_eq!(issue["required"], json!(["loc", "msg", "type"]));
+    }
+
+    #[test]
+    fn reads_name_the_bearer_scheme_and_the_whatsapp_routes_are_documented() {
+        let doc = document();
+        let scheme = &doc["components"]["securitySchemes"][READ_TOKEN_SCHEME];
+        assert_eq!(scheme["type"], "http");
+        assert_eq!(scheme["scheme"], "bearer");
+        for path in ["/messages", "/stats"] {
+            let operation = &doc["paths"][path]["get"];
+            assert_eq!(
+                operation["security"],
+                json!([{}, {READ_TOKEN_SCHEME: []}]),
+                "{path}"
+            );
+            assert!(operation["responses"]["401"].is_object(), "{path}");
+        }
+        let whatsapp = &doc["paths"]["/webhook/whatsapp"];
+        for status in ["200", "403", "503"] {
+            assert!(whatsapp["get"]["responses"][status].is_object(), "{status}");
+        }
+        for status in ["200", "401", "413", "415", "422", "503"] {
+            assert!(
+                whatsapp["post"]["responses"][status].is_object(),
+                "{status}"
+            );
+        }
+        for open in ["/webhook", "/health/live", "/metrics"] {
+            let operation = doc["paths"][open]
+                .as_object()
+                .unwrap()
+                .values()
+                .next()
+                .unwrap();
+            assert!(operation.get("security").is_none(), "{open}");
+        }
     }
 }

@@ -118,6 +118,11 @@ impl Application {
         let state = web::Data::new(AppState {
             store: store.clone(),
             verifier: settings.verifier,
+            read_tokens: settings.read_tokens,
+            whatsapp: routes::WhatsappCredentials {
+                verifier: settings.whatsapp_verifier,
+                verify_token: settings.whatsapp_verify_token,
+            },
             metrics,
             log: log.clone(),
             openapi_json: openapi::openapi_json().into(),

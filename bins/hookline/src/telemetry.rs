@@ -18,6 +18,7 @@ use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 
 use crate::config::LogLevel;
+use crate::routes::webhook::WebhookResult;
 
 /// `ts` of every log line: RFC 3339 in UTC with milliseconds.
 const TS_FORMAT: &[BorrowedFormatItem<'static>] =
@@ -27,6 +28,11 @@ const TS_FORMAT: &[BorrowedFormatItem<'static>] =
 pub const HTTP_REQUESTS_TOTAL: &str = "http_requests_total";
 /// Counter of webhook outcomes, by `result`.
 pub const WEBHOOK_REQUESTS_TOTAL: &str = "webhook_requests_total";
+/// Counter of `POST /webhook/whatsapp` requests, by `result` (`accepted`,
+/// `invalid_signature`, `validation_error`).
+pub const WHATSAPP_REQUESTS_TOTAL: &str = "whatsapp_requests_total";
+/// Counter of the messages of WhatsApp envelopes, by `result` (`created`, `duplicate`).
+pub const WHATSAPP_MESSAGES_TOTAL: &str = "whatsapp_messages_total";
 /// Histogram of request latency in milliseconds.
 pub const REQUEST_LATENCY_MS: &str = "request_latency_ms";
 /// Counter of storage faults, by store operation.
@@ -189,8 +195,22 @@ pub fn init_metrics() -> Result<PrometheusHandle, MetricsError> {
         STORAGE_ERRORS_TOTAL,
         "Store calls that failed (each answered 503), by operation"
     );
-    for result in crate::routes::webhook::WebhookResult::COUNTED {
+    metrics::describe_counter!(
+        WHATSAPP_REQUESTS_TOTAL,
+        "POST /webhook/whatsapp outcomes: accepted, invalid_signature, validation_error"
+    );
+    metrics::describe_counter!(
+        WHATSAPP_MESSAGES_TOTAL,
+        "Messages of accepted WhatsApp envelopes: created (stored now) or duplicate"
+    );
+    for result in WebhookResult::COUNTED {
         metrics::counter!(WEBHOOK_REQUESTS_TOTAL, "result" => result.as_str()).absolute(0);
+    }
+    for result in WebhookResult::WHATSAPP_COUNTED {
+        metrics::counter!(WHATSAPP_REQUESTS_TOTAL, "result" => result.as_str()).absolute(0);
+    }
+    for result in [WebhookResult::Created, WebhookResult::Duplicate] {
+        metrics::counter!(WHATSAPP_MESSAGES_TOTAL, "result" => result.as_str()).absolute(0);
     }
 
     // Without the HTTP listener feature nothing drains the histogram buckets between

@@ -65,8 +65,8 @@ mod error;
 mod token;
 
 pub use error::{Malformation, SignatureError, SignatureHeader};
-pub use token::TokenSet;
 pub use secrecy::{self, ExposeSecret, SecretSlice, SecretString};
+pub use token::TokenSet;
 
 use core::fmt;
 

@@ -5,9 +5,10 @@ use std::borrow::Cow;
 use actix_web::{HttpRequest, HttpResponse, web};
 use hookline_query::ListQuery;
 
-use crate::bodies::{MessagesPage, ValidationErrors};
+use crate::bodies::{Detail, MessagesPage, ValidationErrors};
 use crate::errors::{ApiError, StorageFault};
 use crate::routes::AppState;
+use crate::routes::read_token::ReadAccess;
 
 /// List stored messages.
 ///
@@ -19,16 +20,24 @@ use crate::routes::AppState;
     path = "/messages",
     tag = "messages",
     params(crate::openapi::ListParams),
+    security((), ("read_token" = [])),
     responses(
         (status = 200, description = "One page", body = MessagesPage),
         (status = 422, description = "A parameter is out of range or malformed", body = ValidationErrors,
             example = json!({"detail": [{"loc": ["query", "limit"],
                 "msg": "Input should be less than or equal to 100", "type": "less_than_equal"}]})),
-        (status = 503, description = "Storage unavailable", body = crate::bodies::Detail,
+        (status = 401, description = "READ_TOKEN is set and no valid bearer token was sent",
+            body = Detail, headers(("WWW-Authenticate" = String, description = "`Bearer`")),
+            example = json!({"detail": "not authenticated"})),
+        (status = 503, description = "Storage unavailable", body = Detail,
             example = json!({"detail": "storage unavailable"})),
     )
 )]
-pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    _: ReadAccess,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let pairs: Vec<(Cow<'_, str>, Cow<'_, str>)> =
         form_urlencoded::parse(req.query_string().as_bytes()).collect();
     let query = ListQuery::parse(pairs.iter().map(|(k, v)| (k.as_ref(), v.as_ref())))

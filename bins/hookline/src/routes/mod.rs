@@ -6,15 +6,18 @@
 pub mod health;
 pub mod messages;
 pub mod metrics;
+pub mod read_token;
+pub mod signed_body;
 pub mod stats;
 pub mod webhook;
+pub mod whatsapp;
 
 use std::sync::Arc;
 
 use actix_web::http::header::{CONTENT_TYPE, LOCATION};
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpResponse, Route};
-use hookline_signature::Verifier;
+use hookline_signature::{TokenSet, Verifier};
 use hookline_store::MessageStore;
 use metrics_exporter_prometheus::PrometheusHandle;
 use slog::Logger;
@@ -28,6 +31,10 @@ pub struct AppState {
     pub store: Arc<dyn MessageStore>,
     /// The signature verifier; `None` when `WEBHOOK_SECRET` is not set.
     pub verifier: Option<Verifier>,
+    /// `READ_TOKEN`: the bearer tokens reads require; `None`: reads are open.
+    pub read_tokens: Option<TokenSet>,
+    /// What `/webhook/whatsapp` needs; each part `None` when not configured.
+    pub whatsapp: WhatsappCredentials,
     /// Renders the Prometheus text for `/metrics`.
     pub metrics: PrometheusHandle,
     /// The root logger.
@@ -36,12 +43,27 @@ pub struct AppState {
     pub openapi_json: Bytes,
 }
 
+/// `WHATSAPP_APP_SECRET` and `WHATSAPP_VERIFY_TOKEN`, as configured.
+#[derive(Debug, Default)]
+pub struct WhatsappCredentials {
+    /// Verifies `X-Hub-Signature-256` of `POST /webhook/whatsapp`.
+    pub verifier: Option<Verifier>,
+    /// The verify token of `GET /webhook/whatsapp` (the subscription handshake).
+    pub verify_token: Option<TokenSet>,
+}
+
 /// Registers every route of the contract.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/webhook")
             .route(web::post().to(webhook::receive))
             .default_service(only("POST")),
+    )
+    .service(
+        web::resource("/webhook/whatsapp")
+            .route(web::get().to(whatsapp::verify))
+            .route(web::post().to(whatsapp::receive))
+            .default_service(only("GET, POST")),
     )
     .service(get("/messages", web::get().to(messages::list)))
     .service(get("/stats", web::get().to(stats::stats)))

@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, web};
 use crate::bodies::{Detail, StatsBody};
 use crate::errors::{ApiError, StorageFault};
 use crate::routes::AppState;
+use crate::routes::read_token::ReadAccess;
 
 /// Message statistics.
 ///
@@ -15,13 +16,17 @@ use crate::routes::AppState;
     get,
     path = "/stats",
     tag = "messages",
+    security((), ("read_token" = [])),
     responses(
         (status = 200, description = "The statistics", body = StatsBody),
+        (status = 401, description = "READ_TOKEN is set and no valid bearer token was sent",
+            body = Detail, headers(("WWW-Authenticate" = String, description = "`Bearer`")),
+            example = json!({"detail": "not authenticated"})),
         (status = 503, description = "Storage unavailable", body = Detail,
             example = json!({"detail": "storage unavailable"})),
     )
 )]
-pub async fn stats(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn stats(_: ReadAccess, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let stats = state
         .store
         .stats()

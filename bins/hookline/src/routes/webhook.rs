@@ -1,26 +1,14 @@
 //! `POST /webhook`: the checks in docs/API.md's order — 413, 401, 415, 422 — then the store.
 
-use std::future::poll_fn;
-use std::pin::Pin;
-use std::time::Duration;
-
-use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use actix_web::web::{self, Bytes, BytesMut};
+use actix_web::web;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
-use futures_core::Stream;
 use hookline_domain::parse_message;
-use hookline_signature::SignatureHeaders;
 use hookline_store::Inserted;
 
 use crate::bodies::{Detail, ValidationErrors, WebhookAccepted};
 use crate::errors::{ApiError, StorageFault};
 use crate::routes::AppState;
-
-/// The largest body accepted: 64 KiB.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// How long a client may take to send the body once its headers are in.
-pub const BODY_READ_DEADLINE: Duration = Duration::from_secs(5);
+use crate::routes::signed_body::{SignatureHeaders, read_signed_json};
 
 /// What became of one webhook request: the `result` of its log line and metric.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +17,9 @@ pub enum WebhookResult {
     Created,
     /// Already stored; nothing changed.
     Duplicate,
+    /// `POST /webhook/whatsapp`: every message of the envelope is durable (each created or a
+    /// duplicate; see `whatsapp_messages_total`).
+    Accepted,
     /// 401.
     InvalidSignature,
     /// 422.
@@ -39,7 +30,7 @@ pub enum WebhookResult {
     UnsupportedMediaType,
     /// 503: the store failed.
     StorageUnavailable,
-    /// 503: no `WEBHOOK_SECRET`.
+    /// 503: no `WEBHOOK_SECRET` (or `WHATSAPP_APP_SECRET` on `/webhook/whatsapp`).
     SecretNotConfigured,
     /// 408: the body was too slow.
     BodyTimeout,
@@ -49,6 +40,9 @@ pub enum WebhookResult {
     MethodNotAllowed,
     /// 404 (not reachable through the `/webhook` route; here for completeness).
     NotFound,
+    /// 401 or 403 of a read or handshake (not reachable through the webhook routes; here for
+    /// completeness).
+    NotAuthorized,
 }
 
 impl WebhookResult {
@@ -61,11 +55,20 @@ impl WebhookResult {
         Self::ValidationError,
     ];
 
+    /// The results counted by `whatsapp_requests_total`, all registered at zero on start-up.
+    /// What became of each message is counted by `whatsapp_messages_total`.
+    pub const WHATSAPP_COUNTED: [Self; 3] = [
+        Self::Accepted,
+        Self::InvalidSignature,
+        Self::ValidationError,
+    ];
+
     /// The name used in logs and metrics.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Created => "created",
             Self::Duplicate => "duplicate",
+            Self::Accepted => "accepted",
             Self::InvalidSignature => "invalid_signature",
             Self::ValidationError => "validation_error",
             Self::BodyTooLarge => "body_too_large",
@@ -76,6 +79,7 @@ impl WebhookResult {
             Self::BodyUnreadable => "body_unreadable",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::NotFound => "not_found",
+            Self::NotAuthorized => "not_authorized",
         }
     }
 
@@ -92,7 +96,10 @@ impl WebhookResult {
             ApiError::UnsupportedMediaType => Self::UnsupportedMediaType,
             ApiError::Validation(_) => Self::ValidationError,
             ApiError::NotFound => Self::NotFound,
-            ApiError::SecretNotConfigured => Self::SecretNotConfigured,
+            ApiError::SecretNotConfigured
+            | ApiError::WhatsappNotConfigured
+            | ApiError::VerifyTokenNotConfigured => Self::SecretNotConfigured,
+            ApiError::VerificationFailed | ApiError::NotAuthenticated => Self::NotAuthorized,
             ApiError::Storage(_) => Self::StorageUnavailable,
             ApiError::BodyTimeout => Self::BodyTimeout,
             ApiError::BodyUnreadable => Self::BodyUnreadable,
@@ -183,24 +190,7 @@ async fn accept(
         .verifier
         .as_ref()
         .ok_or(ApiError::SecretNotConfigured)?;
-    let body = read_body(req, payload).await?;
-    let headers = SignatureHeaders {
-        x_signature: req.headers().get("x-signature").map(|v| v.as_bytes()),
-        x_hub_signature_256: req
-            .headers()
-            .get("x-hub-signature-256")
-            .map(|v| v.as_bytes()),
-    };
-    verifier
-        .verify(headers, &body)
-        .map_err(ApiError::InvalidSignature)?;
-    if !req
-        .headers()
-        .get_all(CONTENT_TYPE)
-        .all(|value| is_json_media_type(value.as_bytes()))
-    {
-        return Err(ApiError::UnsupportedMediaType);
-    }
+    let body = read_signed_json(req, payload, verifier, SignatureHeaders::Both).await?;
     let message = parse_message(&body).map_err(ApiError::Validation)?;
     *message_id = Some(message.message_id().as_str().to_owned());
     state
@@ -210,87 +200,9 @@ async fn accept(
         .map_err(StorageFault::of("insert"))
 }
 
-/// Reads the whole body, refusing more than [`MAX_BODY_BYTES`] (by `Content-Length` before
-/// reading anything, or while reading a chunked body) and giving up after
-/// [`BODY_READ_DEADLINE`].
-async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<Bytes, ApiError> {
-    let declared = req
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
-        return Err(ApiError::BodyTooLarge);
-    }
-    let capacity = declared.map_or(1024, |len| len as usize);
-    let read = async move {
-        let mut body = BytesMut::with_capacity(capacity);
-        while let Some(chunk) = poll_fn(|cx| Pin::new(&mut payload).poll_next(cx)).await {
-            let chunk = chunk.map_err(|_| ApiError::BodyUnreadable)?;
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(ApiError::BodyTooLarge);
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body.freeze())
-    };
-    actix_web::rt::time::timeout(BODY_READ_DEADLINE, read)
-        .await
-        .map_err(|_| ApiError::BodyTimeout)?
-}
-
-/// `application/json` (any parameters) or `application/<anything>+json`, case-insensitive.
-pub fn is_json_media_type(value: &[u8]) -> bool {
-    let Ok(value) = std::str::from_utf8(value) else {
-        return false;
-    };
-    let essence = value
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    let Some(subtype) = essence.strip_prefix("application/") else {
-        return false;
-    };
-    let valid_token = |s: &str| {
-        !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
-    };
-    subtype == "json" || subtype.strip_suffix("+json").is_some_and(valid_token)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn json_media_types_are_recognised() {
-        for ok in [
-            "application/json",
-            "Application/JSON",
-            "application/json; charset=utf-8",
-            " application/json ;charset=UTF-8",
-            "application/vnd.api+json",
-            "application/merge-patch+json",
-        ] {
-            assert!(is_json_media_type(ok.as_bytes()), "{ok}");
-        }
-        for bad in [
-            "",
-            "text/plain",
-            "application/xml",
-            "application/+json",
-            "application/jsonx",
-            "text/json",
-            "multipart/form-data",
-            "application/x-www-form-urlencoded",
-        ] {
-            assert!(!is_json_media_type(bad.as_bytes()), "{bad}");
-        }
-        assert!(!is_json_media_type(&[0xff, 0xfe]));
-    }
 
     #[test]
     fn only_the_four_spec_results_are_counted() {

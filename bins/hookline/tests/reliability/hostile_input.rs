@@ -28,7 +28,7 @@ use tempfile::TempDir;
 use crate::raw_http::{Outcome, exchange, request};
 use crate::server::{Rng, SECRET, Server, percent_encode, sign};
 
-/// How long the server waits for a body (`routes::webhook::BODY_READ_DEADLINE`).
+/// How long the server waits for a body (`routes::signed_body::BODY_READ_DEADLINE`).
 const BODY_DEADLINE: Duration = Duration::from_secs(5);
 /// How long one exchange may take before it counts as dropped.
 const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(15);
