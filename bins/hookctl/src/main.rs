@@ -13,7 +13,9 @@
 //! - `hookctl sign` reads a body from stdin and prints its lower-case hex HMAC-SHA256 under the
 //!   secret in `WEBHOOK_SECRET` (the value of the `X-Signature` header), and nothing else.
 //! - `hookctl send` builds one message, validates it like the server would, signs it and POSTs
-//!   it to `/webhook`, then prints the response's status line and body.
+//!   it to `/webhook`, then prints the response's status line and body. With `--whatsapp` it
+//!   sends the message inside a WhatsApp Cloud API envelope to `/webhook/whatsapp`, signed
+//!   with `X-Hub-Signature-256` under `WHATSAPP_APP_SECRET`, as Meta would.
 //!
 //! Each subcommand is a variant of [`Command`] with its own module; adding one (a load
 //! generator, say) means a new variant, a new module and one arm in [`run`].

@@ -7,6 +7,9 @@ use crate::error::CliError;
 /// The environment variable read by default, the same one the server reads.
 pub const DEFAULT_SECRET_ENV: &str = "WEBHOOK_SECRET";
 
+/// The variable `send --whatsapp` reads by default: the server's Meta app secret.
+pub const WHATSAPP_SECRET_ENV: &str = "WHATSAPP_APP_SECRET";
+
 /// A signing secret, held in a [`SecretString`] (zeroized on drop) and exposed only to
 /// compute a signature. `Debug` never shows it.
 pub struct Secret(SecretString);

@@ -19,6 +19,7 @@ fn hookctl() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_hookctl"));
     for name in [
         "WEBHOOK_SECRET",
+        "WHATSAPP_APP_SECRET",
         "HOOKLINE_URL",
         "http_proxy",
         "HTTP_PROXY",
@@ -349,6 +350,68 @@ fn send_with_the_hub_scheme_uses_x_hub_signature_256() {
         Some(expected.as_str())
     );
     assert_eq!(request.header("x-signature"), None);
+}
+
+#[test]
+fn send_whatsapp_posts_a_meta_envelope_signed_with_the_app_secret() {
+    const APP_SECRET: &str = "meta-app-secret";
+    let server = OneShotServer::start("200 OK", r#"{"status":"ok"}"#);
+    let output = hookctl()
+        .args(send_args(&server.url))
+        .arg("--whatsapp")
+        .env("WHATSAPP_APP_SECRET", APP_SECRET)
+        .env("WEBHOOK_SECRET", SECRET)
+        .output()
+        .expect("hookctl runs");
+    let request = server.captured().expect("a request arrived");
+
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(request.request_line, "POST /webhook/whatsapp HTTP/1.1");
+    assert_eq!(request.header("content-type"), Some("application/json"));
+    let expected = format!(
+        "sha256={}",
+        hookline_signature::sign(APP_SECRET.as_bytes(), &request.body)
+    );
+    assert_eq!(
+        request.header("x-hub-signature-256"),
+        Some(expected.as_str())
+    );
+    assert_eq!(request.header("x-signature"), None);
+    let sent: serde_json::Value = serde_json::from_slice(&request.body).expect("JSON body");
+    let message = &sent["entry"][0]["changes"][0]["value"]["messages"][0];
+    assert_eq!(sent["object"], "whatsapp_business_account");
+    assert_eq!(message["timestamp"], "1736935200");
+    assert_eq!(message["text"]["body"], "Hello");
+    // What the server will store: the five fields hookctl was given.
+    let envelope = hookline_domain::whatsapp::parse_envelope(&request.body).expect("an envelope");
+    assert_eq!(
+        serde_json::to_value(envelope.messages()).expect("JSON"),
+        serde_json::json!([{"message_id":"m1","from":"+919876543210","to":"+14155550100",
+                            "ts":"2025-01-15T10:00:00Z","text":"Hello"}])
+    );
+}
+
+#[test]
+fn send_whatsapp_refuses_a_fractional_timestamp_and_sends_nothing() {
+    let server = OneShotServer::start("200 OK", r#"{"status":"ok"}"#);
+    let mut args = send_args(&server.url);
+    let ts = args.iter().position(|a| a == "--ts").expect("--ts") + 1;
+    args[ts] = "2025-01-15T10:00:00.5Z".to_owned();
+    let output = hookctl()
+        .args(args)
+        .arg("--whatsapp")
+        .env("WHATSAPP_APP_SECRET", "meta-app-secret")
+        .output()
+        .expect("hookctl runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("whole second"), "stderr: {stderr}");
+    assert!(server.received_nothing(), "nothing must be sent");
 }
 
 #[test]
