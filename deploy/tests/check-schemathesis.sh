@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Conformance of the real server to its own OpenAPI document, checked by schemathesis:
 #   1. start `hookline` (debug build) on a free loopback port with a throw-away SQLite
-#      database and a WEBHOOK_SECRET;
+#      database, a WEBHOOK_SECRET, a WHATSAPP_APP_SECRET, a WHATSAPP_VERIFY_TOKEN and a
+#      READ_TOKEN;
 #   2. `schemathesis run` against its /openapi.json: every operation, positive and negative
 #      data, bounded in examples and time, with deploy/tests/schemathesis_hooks.py signing
-#      every POST /webhook body (HMAC-SHA256 of the exact bytes sent, X-Signature) so the
-#      webhook is exercised past the 401;
+#      every POST /webhook body (HMAC-SHA256 of the exact bytes sent, X-Signature) and every
+#      POST /webhook/whatsapp body (X-Hub-Signature-256 under the app secret) so both are
+#      exercised past the 401, and sending the READ_TOKEN bearer to the reads;
 #   3. any failure fails this script; so does a server that died or a non-JSON stdout line.
 #
 # schemathesis comes from PyPI (`make tools` installs the pinned version). Missing, the
@@ -26,6 +28,9 @@ need python3
 need schemathesis
 
 SECRET=schemathesis-check-secret
+WHATSAPP_SECRET=schemathesis-check-whatsapp-secret
+READ_TOKEN=schemathesis-check-read-token
+VERIFY_TOKEN=schemathesis-check-verify-token
 MAX_EXAMPLES="${SCHEMATHESIS_MAX_EXAMPLES:-100}"
 SEED="${SCHEMATHESIS_SEED:-20250115}"
 # The checks that follow from the contract (SPEC.md): no 5xx but the documented 503s, only
@@ -68,7 +73,8 @@ ok "server: $hookline; $(schemathesis --version)"
 port="$(free_port)"
 base="http://127.0.0.1:$port"
 step "start hookline on $base (database in a temporary folder)"
-WEBHOOK_SECRET="$SECRET" DATABASE_URL="sqlite:///$work/db/app.db" HOST=127.0.0.1 PORT="$port" \
+WEBHOOK_SECRET="$SECRET" WHATSAPP_APP_SECRET="$WHATSAPP_SECRET" READ_TOKEN="$READ_TOKEN" \
+  WHATSAPP_VERIFY_TOKEN="$VERIFY_TOKEN" DATABASE_URL="sqlite:///$work/db/app.db" HOST=127.0.0.1 PORT="$port" \
   LOG_LEVEL=WARN "$hookline" >"$work/server.log" 2>"$work/server.err" &
 server_pid=$!
 for _ in $(seq 150); do
@@ -88,6 +94,9 @@ rc=0
 # working directory, which has no place in the repository.
 (cd "$work" && SCHEMATHESIS_HOOKS="$ROOT/deploy/tests/schemathesis_hooks.py" \
   HOOKLINE_SCHEMATHESIS_SECRET="$SECRET" \
+  HOOKLINE_SCHEMATHESIS_WHATSAPP_SECRET="$WHATSAPP_SECRET" \
+  HOOKLINE_SCHEMATHESIS_READ_TOKEN="$READ_TOKEN" \
+  HOOKLINE_SCHEMATHESIS_VERIFY_TOKEN="$VERIFY_TOKEN" \
   schemathesis run "$base/openapi.json" \
   --checks "$CHECKS" \
   --mode all \

@@ -7,17 +7,20 @@
 //! utoipa's attributes take literals only. A unit test reads them back out of the document.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 use hookline_domain::{
     E164_PATTERN, MAX_MESSAGE_ID_CHARS, MAX_MSISDN_DIGITS, MAX_TEXT_CHARS, UTC_TIMESTAMP_PATTERN,
 };
 use hookline_query::{DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, MIN_LIMIT, MIN_OFFSET};
 use serde_json::json;
+use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, SchemaType, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{RefOr, Required, Schema};
-use utoipa::{IntoParams, Modify, OpenApi, PartialSchema, ToSchema};
+use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, PartialSchema, ToSchema};
 
 use crate::bodies::{
     Detail, Liveness, LocItem, MessageItem, MessagesPage, Readiness, SenderCountItem, StatsBody,
@@ -78,6 +81,42 @@ pub const READ_TOKEN_SCHEME: &str = "read_token";
     )
 )]
 pub struct ApiDoc;
+
+/// The answers of the checks both signed-body routes share (`crate::routes::signed_body`):
+/// 401, 408, 413 and 415, each with its `{"detail": …}` body.
+pub struct SignedBodyRejections;
+
+impl IntoResponses for SignedBodyRejections {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        [
+            ("401", "Signature missing or wrong", "invalid signature"),
+            (
+                "408",
+                "The body did not arrive within 5 s",
+                "request timeout",
+            ),
+            ("413", "Body larger than 64 KiB", "request body too large"),
+            (
+                "415",
+                "Content-Type present and not JSON",
+                "unsupported media type",
+            ),
+        ]
+        .into_iter()
+        .map(|(status, description, detail)| {
+            let content = ContentBuilder::new()
+                .schema(Some(Detail::schema()))
+                .example(Some(json!({ "detail": detail })))
+                .build();
+            let response = ResponseBuilder::new()
+                .description(description)
+                .content("application/json", content)
+                .build();
+            (status.to_owned(), response.into())
+        })
+        .collect()
+    }
+}
 
 /// Declares the `read_token` bearer scheme that `GET /messages` and `GET /stats` name.
 struct ReadTokenScheme;
@@ -199,10 +238,12 @@ impl PartialSchema for WhatsappEnvelope {
             .required("object")
             .property(
                 "entry",
-                ObjectBuilder::new().description(Some(
-                    "A list of `{id, changes: [{field, value}]}`; required when `object` is \
-                     `whatsapp_business_account`",
-                )),
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::AnyValue)
+                    .description(Some(
+                        "A list of `{id, changes: [{field, value}]}`; required when `object` \
+                         is `whatsapp_business_account` (any other `object` is not read)",
+                    )),
             )
             .example(Some(json!({
                 "object": "whatsapp_business_account",

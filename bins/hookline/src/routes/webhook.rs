@@ -149,15 +149,8 @@ pub struct WebhookOutcome {
         description = "At most 64 KiB. Unknown fields are ignored."
     ),
     responses(
+        crate::openapi::SignedBodyRejections,
         (status = 200, description = "Stored, or already stored (idempotent)", body = WebhookAccepted),
-        (status = 401, description = "Signature missing or wrong", body = Detail,
-            example = json!({"detail": "invalid signature"})),
-        (status = 408, description = "The body did not arrive within 5 s", body = Detail,
-            example = json!({"detail": "request timeout"})),
-        (status = 413, description = "Body larger than 64 KiB", body = Detail,
-            example = json!({"detail": "request body too large"})),
-        (status = 415, description = "Content-Type present and not JSON", body = Detail,
-            example = json!({"detail": "unsupported media type"})),
         (status = 422, description = "Body not JSON, not an object, or fields invalid",
             body = ValidationErrors),
         (status = 503, description = "Secret not configured, or storage unavailable", body = Detail,

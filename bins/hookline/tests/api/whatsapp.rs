@@ -39,15 +39,7 @@ fn hub_signature(secret: &str, body: &[u8]) -> String {
 
 /// `POST /webhook/whatsapp` with `body`, `Content-Type: application/json` and `headers`.
 fn post(app: &TestApp, body: &[u8], headers: &[(&str, &str)]) -> Response {
-    let mut request = app
-        .client
-        .post(format!("{}/webhook/whatsapp", app.base))
-        .header("Content-Type", "application/json")
-        .body(body.to_vec());
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    request.send().unwrap()
+    app.post_json("/webhook/whatsapp", body.to_vec(), headers)
 }
 
 /// `POST /webhook/whatsapp` signed as Meta signs it under [`APP_SECRET`].

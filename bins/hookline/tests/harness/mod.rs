@@ -381,11 +381,21 @@ impl TestApp {
 
     /// `POST /webhook` with `body`, `Content-Type: application/json` and extra headers.
     pub fn post_webhook(&self, body: &str, headers: &[(&str, &str)]) -> Response {
+        self.post_json("/webhook", body.to_owned(), headers)
+    }
+
+    /// `POST path` with `body`, `Content-Type: application/json` and extra headers.
+    pub fn post_json(
+        &self,
+        path: &str,
+        body: impl Into<reqwest::blocking::Body>,
+        headers: &[(&str, &str)],
+    ) -> Response {
         let mut request = self
             .client
-            .post(format!("{}/webhook", self.base))
+            .post(format!("{}{path}", self.base))
             .header("Content-Type", "application/json")
-            .body(body.to_owned());
+            .body(body);
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
