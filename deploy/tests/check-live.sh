@@ -60,19 +60,8 @@ hookctl="$(target_dir)/debug/hookctl"
 [ -x "$hookline" ] || die "no server binary at $hookline"
 ok "server: $hookline"
 
-port="$(free_port)"
-base="http://127.0.0.1:$port"
-step "start hookline on $base (database in a temporary folder)"
-WEBHOOK_SECRET="$SECRET" DATABASE_URL="sqlite:///$work/db/app.db" HOST=127.0.0.1 PORT="$port" \
-  LOG_LEVEL=INFO "$hookline" >"$work/server.log" 2>"$work/server.err" &
-server_pid=$!
-for _ in $(seq 150); do
-  curl -sf "$base/health/ready" >/dev/null 2>&1 && break
-  kill -0 "$server_pid" 2>/dev/null || die "hookline exited during start-up: $(cat "$work/server.err")"
-  sleep 0.2
-done
+start_hookline "$hookline" "$work" INFO WEBHOOK_SECRET="$SECRET"
 curl -sf "$base/health/live" >/dev/null || die "/health/live did not answer 200"
-curl -sf "$base/health/ready" >/dev/null || die "/health/ready did not answer 200 within 30 s"
 ok "/health/live and /health/ready answer 200"
 
 step "hookline healthcheck (the Dockerfile's HEALTHCHECK) and healthcheck /health/ready (compose's)"

@@ -70,19 +70,8 @@ fi
 [ -x "$hookline" ] || die "no server binary at $hookline"
 ok "server: $hookline; $(schemathesis --version)"
 
-port="$(free_port)"
-base="http://127.0.0.1:$port"
-step "start hookline on $base (database in a temporary folder)"
-WEBHOOK_SECRET="$SECRET" WHATSAPP_APP_SECRET="$WHATSAPP_SECRET" READ_TOKEN="$READ_TOKEN" \
-  WHATSAPP_VERIFY_TOKEN="$VERIFY_TOKEN" DATABASE_URL="sqlite:///$work/db/app.db" HOST=127.0.0.1 PORT="$port" \
-  LOG_LEVEL=WARN "$hookline" >"$work/server.log" 2>"$work/server.err" &
-server_pid=$!
-for _ in $(seq 150); do
-  curl -sf "$base/health/ready" >/dev/null 2>&1 && break
-  kill -0 "$server_pid" 2>/dev/null || die "hookline exited during start-up: $(cat "$work/server.err")"
-  sleep 0.2
-done
-curl -sf "$base/health/ready" >/dev/null || die "/health/ready did not answer 200 within 30 s"
+start_hookline "$hookline" "$work" WARN WEBHOOK_SECRET="$SECRET" \
+  WHATSAPP_APP_SECRET="$WHATSAPP_SECRET" READ_TOKEN="$READ_TOKEN" WHATSAPP_VERIFY_TOKEN="$VERIFY_TOKEN"
 ok "ready"
 
 seed_args=(--seed "$SEED")

@@ -41,3 +41,24 @@ target_dir() {
   cargo metadata --format-version 1 --no-deps \
     | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])'
 }
+
+# start_hookline BIN WORK LOG_LEVEL [VAR=VALUE ...]: starts the server binary BIN on a free
+# loopback port with its database in WORK/db, its stdout in WORK/server.log and its stderr in
+# WORK/server.err, the extra variables in its environment; waits up to 30 s for
+# /health/ready. Sets `port`, `base` and `server_pid` for the caller (which stops it).
+start_hookline() {
+  local bin="$1" work="$2" level="$3"
+  shift 3
+  port="$(free_port)"
+  base="http://127.0.0.1:$port"
+  step "start hookline on $base (database in a temporary folder)"
+  env "$@" DATABASE_URL="sqlite:///$work/db/app.db" HOST=127.0.0.1 PORT="$port" \
+    LOG_LEVEL="$level" "$bin" >"$work/server.log" 2>"$work/server.err" &
+  server_pid=$!
+  for _ in $(seq 150); do
+    curl -sf "$base/health/ready" >/dev/null 2>&1 && break
+    kill -0 "$server_pid" 2>/dev/null || die "hookline exited during start-up: $(cat "$work/server.err")"
+    sleep 0.2
+  done
+  curl -sf "$base/health/ready" >/dev/null || die "/health/ready did not answer 200 within 30 s"
+}
