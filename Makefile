@@ -47,8 +47,8 @@ deploy-live: ## Run the server; promtool check metrics; a real Prometheus scrape
 schemathesis: ## Run the server; schemathesis checks it against its own /openapi.json (HOOKLINE_SKIP_SCHEMATHESIS=1 skips)
 	bash deploy/tests/check-schemathesis.sh
 
-cargo-test: ## cargo test --workspace
-	$(CARGO) test --workspace
+cargo-test: ## cargo test --workspace, against a throw-away PostgreSQL (deploy/tests/with-postgres.sh; HOOKLINE_TEST_POSTGRES_URL to use another, HOOKLINE_SKIP_POSTGRES=1 to skip)
+	bash deploy/tests/with-postgres.sh $(CARGO) test --workspace
 
 run: ## Run the server locally (release build, SQLite at ./data/app.db by default)
 	@$(CARGO) run --release -p hookline

@@ -66,9 +66,18 @@ trap cleanup EXIT
 
 "${as_pg[@]}" "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-locale --no-sync \
   >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
-"${as_pg[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-  -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c full_page_writes=off -c max_connections=300" \
-  start >/dev/null || { cat "$dir/server.log" >&2; die "PostgreSQL did not start"; }
+# In the configuration file rather than on the command line, so that a test may stop and
+# start the cluster with a plain `pg_ctl start`.
+cat >>"$dir/data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$dir'
+fsync = off
+full_page_writes = off
+max_connections = 300
+CONF
+"${as_pg[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 start >/dev/null ||
+  { cat "$dir/server.log" >&2; die "PostgreSQL did not start"; }
 "${as_pg[@]}" "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -qAt \
   -c "CREATE DATABASE hookline_test" >/dev/null
 
@@ -76,7 +85,7 @@ export HOOKLINE_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/hookline_
 # For tests that restart the server (pg_ctl restart under load).
 export HOOKLINE_TEST_POSTGRES_DATA="$dir/data"
 export HOOKLINE_TEST_POSTGRES_BIN="$bin"
-echo "with-postgres: PostgreSQL $("$bin/postgres" --version | awk '{print $NF}') on 127.0.0.1:$port (data in $dir)"
+echo "with-postgres: PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (data in $dir)"
 set +e
 "$@"
 status=$?

@@ -41,7 +41,7 @@
 //! and `q` are exactly the reference's:
 //! - `ts_key`: [`Instant::sort_key`](hookline_domain::Instant::sort_key) of `ts`, whose
 //!   byte order is instant order; every key column is `COLLATE "C"` (byte order);
-//! - `text_folded`: [`fold_case`](hookline_query::fold_case) of `text` (PostgreSQL's
+//! - `text_folded`: [`fold_case`] of `text` (PostgreSQL's
 //!   `lower()` depends on the database's locale), matched with `LIKE` on a pattern whose
 //!   `%`, `_` and `\` are escaped, so they are literal. The GIN trigram index (`pg_trgm`)
 //!   serves that `LIKE` when the extension is there; without it `q` is a scan.

@@ -102,6 +102,22 @@ impl TestSchema {
     ///
     /// When the statement fails.
     pub fn query_i64(&self, sql: &str) -> i64 {
+        self.query(sql, |row| row.get::<_, i64>(0))
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("{sql}: no row"))
+    }
+
+    /// Runs `sql` in this schema and returns the first column of every row, as text.
+    ///
+    /// # Panics
+    ///
+    /// When the statement fails.
+    pub fn query_strings(&self, sql: &str) -> Vec<String> {
+        self.query(sql, |row| row.get::<_, String>(0))
+    }
+
+    fn query<T: Send + 'static>(&self, sql: &str, read: fn(&tokio_postgres::Row) -> T) -> Vec<T> {
         let url = self.url.clone();
         let sql = sql.to_owned();
         block_on(async move {
@@ -110,10 +126,12 @@ impl TestSchema {
                 .unwrap_or_else(|e| panic!("cannot connect to the test database: {e}"));
             tokio::spawn(connection);
             client
-                .query_one(&sql, &[])
+                .query(&sql, &[])
                 .await
                 .unwrap_or_else(|e| panic!("{sql}: {e}"))
-                .get::<_, i64>(0)
+                .iter()
+                .map(read)
+                .collect()
         })
     }
 }
