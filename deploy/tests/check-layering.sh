@@ -4,7 +4,8 @@
 #     or r2d2, not even transitively;
 #   - only hookline-sqlite depends directly on rusqlite / r2d2 / r2d2_sqlite, and only
 #     hookline-postgres on tokio-postgres / deadpool / postgres crates;
-#   - only the server binary (hookline) depends on actix-web (directly or not);
+#   - only the server binary (hookline) depends on actix-web (directly or not); hookctl
+#     reaches storage only through the store crates (for `copy`);
 #   - internal dependencies point one way: domain <- signature, query <- store <- sqlite <- bins;
 #   - test-only crates (proptest, hookline-store-conformance) stay out of the server's tree.
 set -euo pipefail
@@ -47,7 +48,8 @@ allowed_internal() {
     hookline-store-conformance) echo "hookline-domain hookline-query hookline-store" ;;
     hookline-sqlite) echo "hookline-domain hookline-query hookline-store" ;;
     hookline-postgres) echo "hookline-domain hookline-query hookline-store" ;;
-    hookctl) echo "hookline-domain hookline-signature" ;;
+    # `hookctl copy` opens stores through MessageStore; it names no SQL crate itself.
+    hookctl) echo "hookline-domain hookline-signature hookline-query hookline-store hookline-sqlite hookline-postgres" ;;
     *) echo "*" ;;
   esac
 }
@@ -85,9 +87,7 @@ for crate in hookline-sqlite hookline-postgres hookctl; do
   bad="$(tree_names "$crate" "" | grep -E '^actix' || true)"
   [ -z "$bad" ] || fail "$crate reaches actix: $(echo "$bad" | tr '\n' ' ')"
 done
-bad="$(tree_names hookctl "" | grep -E '^(rusqlite|r2d2|libsqlite3-sys|tokio-postgres|deadpool.*)$' || true)"
-[ -z "$bad" ] || fail "hookctl reaches SQL crates: $(echo "$bad" | tr '\n' ' ')"
-[ "$failures" -ne "$before" ] || ok "hookline-sqlite, hookline-postgres and hookctl reach no actix; hookctl reaches no SQL"
+[ "$failures" -ne "$before" ] || ok "hookline-sqlite, hookline-postgres and hookctl reach no actix"
 
 # 4. Test-only crates stay out of the server: the conformance suite and proptest are
 #    dev-dependencies of the backends, never in the binary's normal tree.

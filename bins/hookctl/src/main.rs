@@ -14,6 +14,8 @@
 //!   secret in `WEBHOOK_SECRET` (the value of the `X-Signature` header), and nothing else.
 //! - `hookctl send` builds one message, validates it like the server would, signs it and POSTs
 //!   it to `/webhook`, then prints the response's status line and body.
+//! - `hookctl copy --from sqlite:///… --to postgres://…` copies every message from one store
+//!   to another through the `MessageStore` trait (idempotent, resumable, count-checked).
 //!
 //! Each subcommand is a variant of [`Command`] with its own module; adding one (a load
 //! generator, say) means a new variant, a new module and one arm in [`run`].
@@ -25,6 +27,7 @@
 //! - `2`: usage or configuration error (missing secret, invalid message, bad URL), as clap
 //!   does for bad arguments.
 
+mod copy;
 mod error;
 mod secret;
 mod send;
@@ -38,7 +41,11 @@ use crate::error::CliError;
 
 /// The command line of `hookctl`.
 #[derive(Debug, Parser)]
-#[command(name = "hookctl", version, about = "Sign and send hookline webhooks")]
+#[command(
+    name = "hookctl",
+    version,
+    about = "Sign and send hookline webhooks; copy between stores"
+)]
 struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -52,6 +59,8 @@ enum Command {
     Sign(sign::SignArgs),
     /// Build, validate, sign and POST one message; print the status and body.
     Send(send::SendArgs),
+    /// Copy every message from one store to another (e.g. SQLite into PostgreSQL).
+    Copy(copy::CopyArgs),
 }
 
 /// Runs one parsed command line.
@@ -59,6 +68,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
         Command::Sign(args) => sign::run(&args),
         Command::Send(args) => send::run(&args),
+        Command::Copy(args) => copy::run(&args),
     }
 }
 
