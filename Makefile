@@ -64,9 +64,10 @@ down: ## Stop the stack and remove its volumes (the database too)
 logs: ## Follow the API's logs
 	$(COMPOSE) logs -f api
 
-bench: ## Benchmark suite: the real server on empty and 1M-row databases; writes docs/PERFORMANCE.md
+bench: ## Benchmark suite: the real server on empty and 1M-row SQLite databases, and on PostgreSQL (throw-away cluster, fsync on); writes docs/PERFORMANCE.md
 	$(CARGO) build --release -p hookline -p hookbench
-	$(CARGO) run --release -p hookbench -- suite --out docs/PERFORMANCE.md
+	HOOKLINE_PG_FSYNC=on bash deploy/tests/with-postgres.sh bash -c \
+	  'HOOKLINE_BENCH_POSTGRES_URL="$${HOOKLINE_TEST_POSTGRES_URL:-}" $(CARGO) run --release -p hookbench -- suite --out docs/PERFORMANCE.md' 
 
 bench-store: ## Store-level benchmark of hookline-sqlite (no HTTP)
 	$(CARGO) bench -p hookline-sqlite --bench store

@@ -12,7 +12,8 @@
 #   folder whatever happens.
 #
 # The cluster runs with fsync=off: it is thrown away, and what the tests check of durability
-# is hookline's (a killed hookline process), not the disk's. Trust authentication on
+# is hookline's (a killed hookline process), not the disk's. HOOKLINE_PG_FSYNC=on keeps
+# PostgreSQL's durable defaults (what `make bench` measures). Trust authentication on
 # 127.0.0.1 only.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -72,10 +73,14 @@ cat >>"$dir/data/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
 port = $port
 unix_socket_directories = '$dir'
-fsync = off
-full_page_writes = off
 max_connections = 300
 CONF
+if [ "${HOOKLINE_PG_FSYNC:-off}" != on ]; then
+  cat >>"$dir/data/postgresql.conf" <<CONF
+fsync = off
+full_page_writes = off
+CONF
+fi
 "${as_pg[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 start >/dev/null ||
   { cat "$dir/server.log" >&2; die "PostgreSQL did not start"; }
 "${as_pg[@]}" "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -qAt \
