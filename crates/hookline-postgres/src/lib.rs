@@ -208,8 +208,7 @@ pub struct PostgresStore {
 
 impl PostgresStore {
     /// Builds the pool. Connects to nothing: the first call that needs the database
-    /// connects and migrates. Must be called inside a tokio runtime only when a call is
-    /// made, not to open.
+    /// connects and migrates. Opening needs no runtime; the calls run on tokio.
     ///
     /// # Errors
     ///
