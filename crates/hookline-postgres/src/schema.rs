@@ -14,6 +14,9 @@
 //! replicas starting at once migrate once, the others wait and find it done. The lock is a
 //! transaction lock, so a connection that dies or returns to the pool never keeps it.
 //!
+//! Migrations run with a ten-minute `statement_timeout` (set for their transaction only),
+//! not the requests' five seconds: an index over many rows must be allowed to finish.
+//!
 //! Why not refinery: it would have to be adopted for SQLite too (one runner for both), and
 //! SQLite's five versions include backfills computed in Rust (`ts_key`, `text_folded`)
 //! that refinery's SQL files cannot express; the runner here is forty lines.
@@ -62,6 +65,12 @@ CREATE INDEX hookline_senders_by_count ON hookline_senders (messages DESC, from_
 pub(crate) async fn migrate(client: &mut Client) -> Result<(), StoreError> {
     for version in 1..=SCHEMA_VERSION {
         let mut tx = client.transaction().await.map_err(store_error)?;
+        // A migration may build an index over many rows: the requests' 5 s limit would
+        // stop it halfway (rolled back, retried forever). Ten minutes, for this
+        // transaction only.
+        tx.batch_execute("SET LOCAL statement_timeout = '10min'")
+            .await
+            .map_err(store_error)?;
         tx.execute(
             "SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))",
             &[&LOCK_CLASS],
