@@ -47,8 +47,8 @@ deploy-live: ## Run the server; promtool check metrics; a real Prometheus scrape
 schemathesis: ## Run the server; schemathesis checks it against its own /openapi.json (HOOKLINE_SKIP_SCHEMATHESIS=1 skips)
 	bash deploy/tests/check-schemathesis.sh
 
-cargo-test: ## cargo test --workspace
-	$(CARGO) test --workspace
+cargo-test: ## cargo test --workspace, against a throw-away PostgreSQL (deploy/tests/with-postgres.sh; HOOKLINE_TEST_POSTGRES_URL to use another, HOOKLINE_SKIP_POSTGRES=1 to skip)
+	bash deploy/tests/with-postgres.sh $(CARGO) test --workspace
 
 run: ## Run the server locally (release build, SQLite at ./data/app.db by default)
 	@$(CARGO) run --release -p hookline
@@ -64,9 +64,10 @@ down: ## Stop the stack and remove its volumes (the database too)
 logs: ## Follow the API's logs
 	$(COMPOSE) logs -f api
 
-bench: ## Benchmark suite: the real server on empty and 1M-row databases; writes docs/PERFORMANCE.md
+bench: ## Benchmark suite: the real server on empty and 1M-row SQLite databases, and on PostgreSQL (throw-away cluster, fsync on); writes docs/PERFORMANCE.md
 	$(CARGO) build --release -p hookline -p hookbench
-	$(CARGO) run --release -p hookbench -- suite --out docs/PERFORMANCE.md
+	HOOKLINE_PG_FSYNC=on bash deploy/tests/with-postgres.sh bash -c \
+	  'HOOKLINE_BENCH_POSTGRES_URL="$${HOOKLINE_TEST_POSTGRES_URL:-}" $(CARGO) run --release -p hookbench -- suite --out docs/PERFORMANCE.md' 
 
 bench-store: ## Store-level benchmark of hookline-sqlite (no HTTP)
 	$(CARGO) bench -p hookline-sqlite --bench store

@@ -2,8 +2,10 @@
 # The dependency layering of the workspace, checked with `cargo tree` (STYLE.md):
 #   - the pure crates (domain, signature, query, store) pull in no actix, tokio, rusqlite
 #     or r2d2, not even transitively;
-#   - only hookline-sqlite depends directly on rusqlite / r2d2 / r2d2_sqlite;
-#   - only the server binary (hookline) depends on actix-web (directly or not);
+#   - only hookline-sqlite depends directly on rusqlite / r2d2 / r2d2_sqlite, and only
+#     hookline-postgres on tokio-postgres / deadpool / postgres crates;
+#   - only the server binary (hookline) depends on actix-web (directly or not); hookctl
+#     reaches storage only through the store crates (for `copy`);
 #   - internal dependencies point one way: domain <- signature, query <- store <- sqlite <- bins;
 #   - test-only crates (proptest, hookline-store-conformance) stay out of the server's tree.
 set -euo pipefail
@@ -26,13 +28,13 @@ failures=0
 fail() { printf '    FAIL: %s\n' "$*"; failures=$((failures + 1)); }
 
 # 1. The pure crates: nothing of the runtime, HTTP or SQL worlds anywhere in their tree.
-forbidden='^(actix.*|tokio.*|rusqlite|r2d2|r2d2_sqlite|libsqlite3-sys|hyper.*|reqwest)$'
+forbidden='^(actix.*|tokio.*|rusqlite|r2d2|r2d2_sqlite|libsqlite3-sys|hyper.*|reqwest|postgres.*|deadpool.*)$'
 for crate in hookline-domain hookline-signature hookline-query hookline-store; do
   bad="$(tree_names "$crate" "" | grep -E "$forbidden" || true)"
   if [ -n "$bad" ]; then
     fail "$crate depends on: $(echo "$bad" | tr '\n' ' ')"
   else
-    ok "$crate: no actix/tokio/rusqlite/r2d2 in its whole tree"
+    ok "$crate: no actix/tokio/rusqlite/r2d2/postgres in its whole tree"
   fi
 done
 
@@ -45,7 +47,9 @@ allowed_internal() {
     hookline-store) echo "hookline-domain hookline-query" ;;
     hookline-store-conformance) echo "hookline-domain hookline-query hookline-store" ;;
     hookline-sqlite) echo "hookline-domain hookline-query hookline-store" ;;
-    hookctl) echo "hookline-domain hookline-signature" ;;
+    hookline-postgres) echo "hookline-domain hookline-query hookline-store" ;;
+    # `hookctl copy` opens stores through MessageStore; it names no SQL crate itself.
+    hookctl) echo "hookline-domain hookline-signature hookline-query hookline-store hookline-sqlite hookline-postgres" ;;
     *) echo "*" ;;
   esac
 }
@@ -55,6 +59,10 @@ for crate in $members; do
   sql="$(echo "$direct" | grep -E '^(rusqlite|r2d2|r2d2_sqlite|libsqlite3-sys)$' || true)"
   if [ -n "$sql" ] && [ "$crate" != hookline-sqlite ]; then
     fail "$crate depends directly on $(echo "$sql" | tr '\n' ' ')(only hookline-sqlite may)"
+  fi
+  pg="$(echo "$direct" | grep -E '^(tokio-postgres|postgres.*|deadpool.*|r2d2_postgres)$' || true)"
+  if [ -n "$pg" ] && [ "$crate" != hookline-postgres ]; then
+    fail "$crate depends directly on $(echo "$pg" | tr '\n' ' ')(only hookline-postgres may)"
   fi
   web="$(echo "$direct" | grep -E '^actix' || true)"
   if [ -n "$web" ] && [ "$crate" != hookline ]; then
@@ -71,17 +79,15 @@ for crate in $members; do
   fi
 done
 [ "$failures" -ne "$before" ] ||
-  ok "direct deps of $(echo $members | wc -w) members: SQL crates only in hookline-sqlite, actix only in hookline, internal deps point one way"
+  ok "direct deps of $(echo $members | wc -w) members: SQLite crates only in hookline-sqlite, PostgreSQL crates only in hookline-postgres, actix only in hookline, internal deps point one way"
 
 # 3. Transitively, nothing but the server reaches actix, and the CLI reaches no SQL.
 before=$failures
-for crate in hookline-sqlite hookctl; do
+for crate in hookline-sqlite hookline-postgres hookctl; do
   bad="$(tree_names "$crate" "" | grep -E '^actix' || true)"
   [ -z "$bad" ] || fail "$crate reaches actix: $(echo "$bad" | tr '\n' ' ')"
 done
-bad="$(tree_names hookctl "" | grep -E '^(rusqlite|r2d2|libsqlite3-sys)$' || true)"
-[ -z "$bad" ] || fail "hookctl reaches SQL crates: $(echo "$bad" | tr '\n' ' ')"
-[ "$failures" -ne "$before" ] || ok "hookline-sqlite and hookctl reach no actix; hookctl reaches no SQL"
+[ "$failures" -ne "$before" ] || ok "hookline-sqlite, hookline-postgres and hookctl reach no actix"
 
 # 4. Test-only crates stay out of the server: the conformance suite and proptest are
 #    dev-dependencies of the backends, never in the binary's normal tree.

@@ -3,6 +3,7 @@
 #   promtool check config / check rules / test rules   Prometheus files
 #   promtool check rules on the dashboard's queries     Grafana PromQL syntax
 #   kubernetes-validate --strict                        Kubernetes manifests (bundled OpenAPI schemas, offline)
+#   kubectl kustomize (when installed)                  the PostgreSQL overlay rendered, then validated
 #   docker compose config -q                            docker-compose.yml (compose-go, no engine needed)
 #   hadolint                                            Dockerfile
 #   PyYAML                                              every YAML file parses
@@ -91,6 +92,55 @@ assert docs["PersistentVolumeClaim"]["spec"]["accessModes"] == ["ReadWriteOnce"]
 print(f"    ok: kustomization lists all {len(present)} manifests; 1 replica, Recreate, non-root, read-only root, probes")
 PY
 
+step "Kubernetes: the PostgreSQL overlay (deploy/k8s-postgres)"
+kubernetes-validate --strict deploy/k8s-postgres/database-secret.example.yaml deploy/k8s-postgres/pdb.yaml
+if command -v kubectl >/dev/null 2>&1; then
+  # Render it as `kubectl apply -k` would, and validate every rendered object.
+  rendered="$work/k8s-postgres"
+  mkdir -p "$rendered"
+  kubectl kustomize deploy/k8s-postgres >"$rendered/all.yaml"
+  python3 - "$rendered" <<'PY'
+import pathlib, sys, yaml
+out = pathlib.Path(sys.argv[1])
+for i, d in enumerate(yaml.safe_load_all((out / "all.yaml").read_text())):
+    (out / f"{i:02d}-{d['kind']}.yaml").write_text(yaml.safe_dump(d))
+PY
+  rm "$rendered/all.yaml"
+  kubernetes-validate --strict "$rendered"/*.yaml
+  render_source="kubectl kustomize"
+else
+  rendered=""
+  render_source="the patches (kubectl not installed: not rendered)"
+fi
+python3 - deploy/k8s-postgres "$rendered" <<'PY'
+import pathlib, sys, yaml
+overlay = pathlib.Path(sys.argv[1])
+k = yaml.safe_load((overlay / "kustomization.yaml").read_text())
+assert k["kind"] == "Kustomization" and "../k8s" in k["resources"], "overlay of ../k8s"
+files = set(k["resources"]) - {"../k8s"} | {p["path"] for p in k["patches"]}
+present = {p.name for p in overlay.glob("*.yaml")} - {"kustomization.yaml"}
+assert files == present, f"overlay lists {sorted(files)} != files {sorted(present)}"
+if sys.argv[2]:
+    docs = [yaml.safe_load(p.read_text()) for p in sorted(pathlib.Path(sys.argv[2]).glob("*.yaml"))]
+    kinds = {d["kind"]: d for d in docs}
+    assert "PersistentVolumeClaim" not in kinds, "no volume on PostgreSQL"
+    spec = kinds["Deployment"]["spec"]
+    pod = spec["template"]["spec"]
+    env = {e["name"]: e for e in pod["containers"][0]["env"]}
+    volumes = {v["name"] for v in pod.get("volumes", [])}
+else:
+    spec = yaml.safe_load((overlay / "deployment-patch.yaml").read_text())["spec"]
+    env = {e["name"]: e for e in spec["template"]["spec"]["containers"][0]["env"]}
+    volumes = set()
+    assert yaml.safe_load((overlay / "pvc-delete.yaml").read_text())["$patch"] == "delete"
+assert spec["replicas"] >= 2 and spec["strategy"]["type"] == "RollingUpdate", "stateless replicas, rolled"
+assert "value" not in env["DATABASE_URL"] or env["DATABASE_URL"]["value"] is None
+assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["key"] == "DATABASE_URL", "DATABASE_URL from a Secret"
+assert "data" not in volumes, "the SQLite data volume is gone"
+print(f"    ok: {spec['replicas']} replicas, RollingUpdate, DATABASE_URL from a Secret, no PVC")
+PY
+ok "PostgreSQL overlay checked from $render_source"
+
 step "Compose: $(compose version 2>/dev/null | head -n1)"
 WEBHOOK_SECRET=check compose -f docker-compose.yml config -q
 ok "docker-compose.yml is valid (with WEBHOOK_SECRET set)"
@@ -107,6 +157,17 @@ assert any(p["target"] == 8000 and str(p["published"]) == "8000" for p in api["p
 assert any(v["type"] == "volume" and v["target"] == "/data" for v in api["volumes"])
 assert api["healthcheck"]["test"][-2:] == ["healthcheck", "/health/ready"], "compose probes readiness"
 print("    ok: api: port 8000, DATABASE_URL on the /data volume, secret from the host, healthcheck")'
+
+WEBHOOK_SECRET=check compose -f docker-compose.yml --profile postgres config -q
+WEBHOOK_SECRET=check compose -f docker-compose.yml --profile postgres config --format json | python3 -c '
+import json, sys
+services = json.load(sys.stdin)["services"]
+api = services["api-postgres"]
+assert api["environment"]["DATABASE_URL"].startswith("postgres://"), "api-postgres uses PostgreSQL"
+assert "volumes" not in api or not any(v.get("target") == "/data" for v in api["volumes"]), "stateless"
+assert services["postgres"]["healthcheck"]["test"][1:2] == ["pg_isready"] or "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
+print("    ok: the postgres profile: PostgreSQL, and api-postgres replicas on it")'
+ok "the postgres profile (postgres, api-postgres) is valid"
 
 step "Dockerfile: $(hadolint --version)"
 hadolint Dockerfile

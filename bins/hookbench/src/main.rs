@@ -173,6 +173,10 @@ struct SuiteArgs {
     /// Skip the extra ingest row with LOG_LEVEL=WARN.
     #[arg(long)]
     no_warn_row: bool,
+    /// Also measure ingest on PostgreSQL: an empty database (or schema) at this URL, which
+    /// the phase fills (`make bench` starts a throw-away cluster for it).
+    #[arg(long, env = "HOOKLINE_BENCH_POSTGRES_URL")]
+    postgres_url: Option<String>,
     /// Write the table into this markdown file between the bench-suite markers.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -334,6 +338,7 @@ fn run_suite(args: SuiteArgs) -> Result<(), BenchError> {
         workdir,
         keep: args.keep,
         no_warn_row: args.no_warn_row,
+        postgres_url: args.postgres_url.clone().filter(|u| !u.trim().is_empty()),
         command,
     };
     let section = suite::run(&config)?;

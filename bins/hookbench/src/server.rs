@@ -24,6 +24,8 @@ pub struct ServerSpec {
     pub secret: String,
     /// The SQLite file (absolute), given as `DATABASE_URL=sqlite:///<path>`.
     pub database: PathBuf,
+    /// A `DATABASE_URL` to use instead of that file (PostgreSQL).
+    pub database_url: Option<String>,
     /// `LOG_LEVEL`.
     pub log_level: String,
     /// Where stdout and stderr go.
@@ -64,7 +66,9 @@ impl RunningServer {
             .env("WEBHOOK_SECRET", &spec.secret)
             .env(
                 "DATABASE_URL",
-                format!("sqlite:///{}", spec.database.display()),
+                spec.database_url
+                    .clone()
+                    .unwrap_or_else(|| format!("sqlite:///{}", spec.database.display())),
             )
             .env("HOST", "127.0.0.1")
             .env("PORT", port.to_string())

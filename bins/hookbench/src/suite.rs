@@ -9,7 +9,10 @@
 //!    time on it (spawn → `/health/ready` 200); then, *at exactly that size*, `/health/live`
 //!    and every read shape at 8 connections, each read's p50 divided by that
 //!    `/health/live` p50 (same server, same client, same concurrency, same minute);
-//! 4. ingest at 64 connections into that database.
+//! 4. ingest at 64 connections into that database;
+//! 5. with `--postgres-url` (what `make bench` passes, on a throw-away cluster with
+//!    `fsync` on): ingest at 64 connections into an empty PostgreSQL database — one
+//!    replica, so comparable with phase 1; the row has no target (the targets are SQLite's).
 //!
 //! The peak RSS is the largest `VmHWM` of the three server processes. Every phase uses the
 //! in-process closed-loop load generator of [`crate::load`], so client and server share
@@ -63,6 +66,8 @@ pub struct SuiteConfig {
     pub keep: bool,
     /// Skip the `LOG_LEVEL=WARN` ingest row.
     pub no_warn_row: bool,
+    /// An empty PostgreSQL database for the PostgreSQL ingest row.
+    pub postgres_url: Option<String>,
     /// The command line, for the record.
     pub command: String,
 }
@@ -205,6 +210,9 @@ pub fn run(config: &SuiteConfig) -> Result<String, BenchError> {
         suite.empty_database("WARN")?;
     }
     suite.large_database()?;
+    if let Some(url) = &config.postgres_url {
+        suite.postgres(url)?;
+    }
     let section = suite.render(started.elapsed());
     drop(work);
     Ok(section)
@@ -216,6 +224,7 @@ impl Suite<'_> {
             binary: self.config.server.clone(),
             secret: self.secret.clone(),
             database: self.dir.join(format!("{name}.db")),
+            database_url: None,
             log_level: log_level.to_owned(),
             log: self.dir.join(format!("{name}.log")),
         }
@@ -281,6 +290,31 @@ impl Suite<'_> {
         };
         self.rows.push(Row::ingest(phase, ingest));
         self.record_rss(&name, &server);
+        server.stop()
+    }
+
+    /// Phase 5: ingest into an empty PostgreSQL database, one replica.
+    fn postgres(&mut self, url: &str) -> Result<(), BenchError> {
+        eprintln!("phase: PostgreSQL, empty database");
+        let spec = ServerSpec {
+            database_url: Some(url.to_owned()),
+            ..self.spec("postgres", "INFO")
+        };
+        let server = RunningServer::start(&spec)?;
+        let c = self.config.connections;
+        let ingest = self.load(
+            server.endpoint(),
+            self.ingest_shape("postgres"),
+            c,
+            self.config.duration,
+        )?;
+        let mut row = Row::ingest(
+            format!("ingest, PostgreSQL (empty, one replica), {c} conn (extra)"),
+            ingest,
+        );
+        row.target = "–".to_owned();
+        row.met = None;
+        self.rows.push(row);
         server.stop()
     }
 

@@ -42,6 +42,32 @@ pub enum CliError {
         #[source]
         source: reqwest::Error,
     },
+    /// A `--from`/`--to` store URL that cannot be opened.
+    #[error("{flag}: {reason}")]
+    BadStore {
+        /// The flag.
+        flag: &'static str,
+        /// Why (never the URL itself: it may carry a password).
+        reason: String,
+    },
+    /// A bad argument value.
+    #[error("{0}")]
+    BadArgument(String),
+    /// A store call of `copy` failed.
+    #[error("{side} store: {source}")]
+    Store {
+        /// `source` or `destination`.
+        side: &'static str,
+        /// What the store said.
+        #[source]
+        source: hookline_store::StoreError,
+    },
+    /// The async runtime could not start.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    /// An insert task failed.
+    #[error("an insert task failed: {0}")]
+    Task(#[source] tokio::task::JoinError),
     /// Serialising the message to JSON failed (not expected for string fields).
     #[error("cannot encode the message as JSON: {0}")]
     Encode(#[source] serde_json::Error),
@@ -52,12 +78,17 @@ impl CliError {
     /// failures of the request itself.
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            CliError::Request { .. } => ExitCode::from(1),
+            CliError::Request { .. }
+            | CliError::Store { .. }
+            | CliError::Runtime(_)
+            | CliError::Task(_) => ExitCode::from(1),
             CliError::MissingSecret { .. }
             | CliError::EmptySecret { .. }
             | CliError::Stdin(_)
             | CliError::InvalidMessage(_)
             | CliError::BadUrl { .. }
+            | CliError::BadStore { .. }
+            | CliError::BadArgument(_)
             | CliError::Encode(_) => ExitCode::from(2),
         }
     }

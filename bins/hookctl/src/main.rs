@@ -16,6 +16,8 @@
 //!   it to `/webhook`, then prints the response's status line and body. With `--whatsapp` it
 //!   sends the message inside a WhatsApp Cloud API envelope to `/webhook/whatsapp`, signed
 //!   with `X-Hub-Signature-256` under `WHATSAPP_APP_SECRET`, as Meta would.
+//! - `hookctl copy --from sqlite:///… --to postgres://…` copies every message from one store
+//!   to another through the `MessageStore` trait (idempotent, resumable, count-checked).
 //!
 //! Each subcommand is a variant of [`Command`] with its own module; adding one (a load
 //! generator, say) means a new variant, a new module and one arm in [`run`].
@@ -27,6 +29,7 @@
 //! - `2`: usage or configuration error (missing secret, invalid message, bad URL), as clap
 //!   does for bad arguments.
 
+mod copy;
 mod error;
 mod secret;
 mod send;
@@ -40,7 +43,11 @@ use crate::error::CliError;
 
 /// The command line of `hookctl`.
 #[derive(Debug, Parser)]
-#[command(name = "hookctl", version, about = "Sign and send hookline webhooks")]
+#[command(
+    name = "hookctl",
+    version,
+    about = "Sign and send hookline webhooks; copy between stores"
+)]
 struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -54,6 +61,8 @@ enum Command {
     Sign(sign::SignArgs),
     /// Build, validate, sign and POST one message; print the status and body.
     Send(send::SendArgs),
+    /// Copy every message from one store to another (e.g. SQLite into PostgreSQL).
+    Copy(copy::CopyArgs),
 }
 
 /// Runs one parsed command line.
@@ -61,6 +70,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
         Command::Sign(args) => sign::run(&args),
         Command::Send(args) => send::run(&args),
+        Command::Copy(args) => copy::run(&args),
     }
 }
 

@@ -12,6 +12,7 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 
+use hookline_postgres::PostgresConfig;
 use hookline_signature::{SecretString, SignatureError, TokenSet, Verifier};
 use serde::Deserialize;
 
@@ -68,6 +69,9 @@ pub enum DatabaseLocation {
     File(PathBuf),
     /// A throw-away in-memory database (`sqlite::memory:`).
     Memory,
+    /// A PostgreSQL database (`postgres://…` or `postgresql://…`), which any number of
+    /// replicas may share. Its `Display` and `Debug` never show the password.
+    Postgres(Box<PostgresConfig>),
 }
 
 impl fmt::Display for DatabaseLocation {
@@ -75,6 +79,7 @@ impl fmt::Display for DatabaseLocation {
         match self {
             Self::File(path) => write!(f, "{}", path.display()),
             Self::Memory => f.write_str(":memory:"),
+            Self::Postgres(config) => write!(f, "{config}"),
         }
     }
 }
@@ -146,8 +151,8 @@ pub enum ConfigError {
     /// `DATABASE_URL` is not a SQLite URL this server understands. The value itself is not
     /// repeated: a URL may carry credentials.
     #[error(
-        "DATABASE_URL must be sqlite:///relative/path, sqlite:////absolute/path or \
-         sqlite::memory: ({reason})"
+        "DATABASE_URL must be sqlite:///relative/path, sqlite:////absolute/path, \
+         sqlite::memory: or postgres://… ({reason})"
     )]
     DatabaseUrl {
         /// What is wrong with it.
@@ -340,11 +345,13 @@ fn shorten(value: &str) -> String {
 ///
 /// - `sqlite:///relative/path` — the path is what follows `sqlite:///`;
 /// - `sqlite:////absolute/path` — so an absolute path has four slashes;
-/// - `sqlite::memory:`, `sqlite://` and `sqlite:///:memory:` — an in-memory database.
+/// - `sqlite::memory:`, `sqlite://` and `sqlite:///:memory:` — an in-memory database;
+/// - `postgres://…` or `postgresql://…` — a libpq connection URL (PostgreSQL).
 ///
 /// # Errors
 ///
-/// [`ConfigError::DatabaseUrl`] for any other scheme or an empty path.
+/// [`ConfigError::DatabaseUrl`] for any other scheme, an empty path or a PostgreSQL URL
+/// that does not parse.
 pub fn parse_database_url(url: &str) -> Result<DatabaseLocation, ConfigError> {
     let url = url.trim();
     let error = |reason: &str| ConfigError::DatabaseUrl {
@@ -353,6 +360,11 @@ pub fn parse_database_url(url: &str) -> Result<DatabaseLocation, ConfigError> {
     let Some((scheme, rest)) = url.split_once(':') else {
         return Err(error("no scheme"));
     };
+    if scheme.eq_ignore_ascii_case("postgres") || scheme.eq_ignore_ascii_case("postgresql") {
+        return PostgresConfig::from_url(url)
+            .map(|config| DatabaseLocation::Postgres(Box::new(config)))
+            .map_err(|e| error(&e.to_string()));
+    }
     if !scheme.eq_ignore_ascii_case("sqlite") {
         let scheme: String = scheme.chars().take(32).collect();
         return Err(error(&format!("unsupported scheme {scheme:?}")));
@@ -401,7 +413,23 @@ mod tests {
         assert_eq!(parse("sqlite:////data/app.db"), file("/data/app.db"));
         assert_eq!(parse("sqlite::memory:"), Some(DatabaseLocation::Memory));
         assert_eq!(parse("sqlite://"), Some(DatabaseLocation::Memory));
-        for bad in ["postgres://x", "sqlite:///", "sqlite:/x", "app.db", ""] {
+        assert!(matches!(
+            parse("postgres://u:p@db:5432/hookline?sslmode=disable"),
+            Some(DatabaseLocation::Postgres(_))
+        ));
+        assert!(matches!(
+            parse("postgresql:///hookline?host=/run/postgresql"),
+            Some(DatabaseLocation::Postgres(_))
+        ));
+        for bad in [
+            "mysql://x",
+            "postgres://db/x?sslmode=require",
+            "postgres://db:notaport/x",
+            "sqlite:///",
+            "sqlite:/x",
+            "app.db",
+            "",
+        ] {
             assert!(parse_database_url(bad).is_err(), "{bad}");
         }
     }
@@ -412,10 +440,7 @@ mod tests {
             (vec![("PORT", "abc")], "PORT"),
             (vec![("PORT", "70000")], "PORT"),
             (vec![("LOG_LEVEL", "loud")], "LOG_LEVEL"),
-            (
-                vec![("DATABASE_URL", "postgres://u:p@h/db")],
-                "DATABASE_URL",
-            ),
+            (vec![("DATABASE_URL", "mysql://u:p@h/db")], "DATABASE_URL"),
             (vec![("WEBHOOK_SECRET", "a,,b")], "WEBHOOK_SECRET"),
             (vec![("READ_TOKEN", "a,,b")], "READ_TOKEN"),
             (vec![("WHATSAPP_APP_SECRET", "a,")], "WHATSAPP_APP_SECRET"),
@@ -429,8 +454,13 @@ mod tests {
 
     #[test]
     fn database_url_errors_do_not_repeat_credentials() {
-        let err = settings(&[("DATABASE_URL", "postgres://user:hunter2@db/x")]).unwrap_err();
+        let err = settings(&[("DATABASE_URL", "mysql://user:hunter2@db/x")]).unwrap_err();
         assert!(!err.to_string().contains("hunter2"));
+        let err = settings(&[("DATABASE_URL", "postgres://user:hunter2@db:x/x")]).unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        let ok = settings(&[("DATABASE_URL", "postgres://user:hunter2@db/x")]).unwrap();
+        assert!(!ok.database.to_string().contains("hunter2"));
+        assert!(!format!("{ok:?}").contains("hunter2"));
     }
 
     #[test]

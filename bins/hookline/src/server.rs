@@ -1,6 +1,7 @@
 //! Start-up, serving, and graceful shutdown.
 //!
-//! Start-up opens (and migrates) the store, binds, installs the signal handlers and only
+//! Start-up opens (and migrates) the store — SQLite, or PostgreSQL whose pool connects and
+//! migrates lazily, so the process starts (not ready) while its database is away — binds, installs the signal handlers and only
 //! then logs `listening` with the bound address — so a supervisor or test that reads that
 //! line can rely on the port and on SIGTERM being handled.
 //!
@@ -16,7 +17,9 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::KeepAlive;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
+use hookline_postgres::{PostgresError, PostgresStore};
 use hookline_sqlite::{Location, SqliteConfig, SqliteError, SqliteStore};
+use hookline_store::MessageStore;
 use metrics_exporter_prometheus::PrometheusHandle;
 use slog::{Logger, info, warn};
 use tokio::signal::unix::{Signal, SignalKind, signal};
@@ -41,6 +44,9 @@ pub enum ServerError {
     /// The database named by `DATABASE_URL` could not be opened or migrated.
     #[error("DATABASE_URL: {0}")]
     Database(#[from] SqliteError),
+    /// The PostgreSQL pool could not be built (nothing is connected at start-up).
+    #[error("DATABASE_URL: {0}")]
+    Postgres(#[from] PostgresError),
     /// `HOST`/`PORT` could not be bound.
     #[error("HOST/PORT: cannot listen on {addrs}: {source}")]
     Bind {
@@ -61,7 +67,7 @@ impl ServerError {
     /// The environment variable to blame, if any.
     pub fn variable(&self) -> Option<&'static str> {
         match self {
-            Self::Database(_) => Some("DATABASE_URL"),
+            Self::Database(_) | Self::Postgres(_) => Some("DATABASE_URL"),
             Self::Bind { .. } => Some("PORT"),
             Self::Signals(_) | Self::Serve(_) => None,
         }
@@ -82,9 +88,49 @@ impl ServerError {
 pub struct Application {
     server: Server,
     addrs: Vec<SocketAddr>,
-    store: Arc<SqliteStore>,
+    store: Backend,
     log: Logger,
     summary: Summary,
+}
+
+/// The store chosen by `DATABASE_URL`, kept for what only the concrete store does: its
+/// shutdown (SQLite commits what is queued and stops its writer; PostgreSQL closes its pool).
+#[derive(Clone)]
+enum Backend {
+    Sqlite(Arc<SqliteStore>),
+    Postgres(Arc<PostgresStore>),
+}
+
+impl Backend {
+    fn open(database: &DatabaseLocation) -> Result<Self, ServerError> {
+        let sqlite = |location| -> Result<Self, ServerError> {
+            Ok(Self::Sqlite(Arc::new(SqliteStore::open(SqliteConfig {
+                location,
+                ..SqliteConfig::default()
+            })?)))
+        };
+        match database {
+            DatabaseLocation::File(path) => sqlite(Location::File(path.clone())),
+            DatabaseLocation::Memory => sqlite(Location::Memory),
+            DatabaseLocation::Postgres(config) => {
+                Ok(Self::Postgres(Arc::new(PostgresStore::open(config)?)))
+            }
+        }
+    }
+
+    fn store(&self) -> Arc<dyn MessageStore> {
+        match self {
+            Self::Sqlite(store) => store.clone(),
+            Self::Postgres(store) => store.clone(),
+        }
+    }
+
+    fn shutdown(&self) {
+        match self {
+            Self::Sqlite(store) => store.shutdown(),
+            Self::Postgres(store) => store.close(),
+        }
+    }
 }
 
 impl Application {
@@ -100,14 +146,19 @@ impl Application {
         log: &Logger,
         metrics: PrometheusHandle,
     ) -> Result<Self, ServerError> {
-        let location = match &settings.database {
-            DatabaseLocation::File(path) => Location::File(path.clone()),
-            DatabaseLocation::Memory => Location::Memory,
-        };
-        let store = Arc::new(SqliteStore::open(SqliteConfig {
-            location,
-            ..SqliteConfig::default()
-        })?);
+        let backend = Backend::open(&settings.database)?;
+        if let Backend::Postgres(store) = &backend {
+            // Connect and migrate now rather than on the first request; if the database
+            // is not there yet, readiness says so and the next call tries again.
+            let store = store.clone();
+            let log = log.clone();
+            actix_web::rt::spawn(async move {
+                if let Err(e) = store.check_ready().await {
+                    warn!(log, "PostgreSQL not ready at start-up; retrying on use";
+                        "error" => crate::telemetry::cause_chain(&e));
+                }
+            });
+        }
         let summary = Summary {
             host: settings.host.clone(),
             database: settings.database.to_string(),
@@ -116,7 +167,7 @@ impl Application {
         };
         let addrs = settings.bind_addresses();
         let state = web::Data::new(AppState {
-            store: store.clone(),
+            store: backend.store(),
             verifier: settings.verifier,
             read_tokens: settings.read_tokens,
             whatsapp: routes::WhatsappCredentials {
@@ -152,7 +203,7 @@ impl Application {
         Ok(Self {
             server: server.run(),
             addrs,
-            store,
+            store: backend,
             log: log.clone(),
             summary,
         })

@@ -77,7 +77,7 @@ impl StoreError {
 /// Every call is `async` and its future is `Send`, so a server calls it straight from its
 /// request handlers. *How* a call waits is the backend's business: a writer thread's reply,
 /// a blocking thread pool, a connection pool, or answering at once because the read is
-/// cheap. The trait is object-safe (through [`async_trait`](mod@async_trait)), so the server holds an
+/// cheap. The trait is object-safe (through [`async_trait`](macro@async_trait)), so the server holds an
 /// `Arc<dyn MessageStore>` chosen by configuration.
 #[async_trait]
 pub trait MessageStore: Send + Sync {

@@ -24,7 +24,7 @@ fn start_up_fails_with_exit_2_when_port_is_not_a_number() {
 #[test]
 fn start_up_fails_with_exit_2_when_database_url_has_an_unknown_scheme() {
     assert_refused(
-        Config::new().env("DATABASE_URL", "postgres://x"),
+        Config::new().env("DATABASE_URL", "mysql://x"),
         "DATABASE_URL",
     );
 }

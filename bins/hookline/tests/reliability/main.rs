@@ -13,6 +13,7 @@ mod crash_durability;
 mod full_disk;
 mod host_header;
 mod hostile_input;
+mod postgres_replicas;
 mod raw_http;
 mod server;
 mod sigterm_under_load;
