@@ -15,7 +15,7 @@ CARGO ?= cargo
 COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 
 .PHONY: help test fmt fmt-check lint doc layering deploy-check deploy-live schemathesis cargo-test \
-        run up down logs bench bench-store fuzz tools
+        run up down logs bench bench-postgres bench-store fuzz tools
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-13s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -68,6 +68,10 @@ bench: ## Benchmark suite: the real server on empty and 1M-row SQLite databases,
 	$(CARGO) build --release -p hookline -p hookbench
 	HOOKLINE_PG_FSYNC=on bash deploy/tests/with-postgres.sh bash -c \
 	  'HOOKLINE_BENCH_POSTGRES_URL="$${HOOKLINE_TEST_POSTGRES_URL:-}" $(CARGO) run --release -p hookbench -- suite --out docs/PERFORMANCE.md' 
+
+bench-postgres: ## PostgreSQL at scale: ingest through 1 and 3 replicas, hookctl copy of a 1M-row SQLite file, reads at 1M rows (throw-away cluster, fsync on)
+	$(CARGO) build --release -p hookline -p hookbench -p hookctl
+	HOOKLINE_PG_FSYNC=on bash deploy/tests/with-postgres.sh bash bins/hookbench/scripts/postgres-scale.sh $(SQLITE_DB)
 
 bench-store: ## Store-level benchmark of hookline-sqlite (no HTTP)
 	$(CARGO) bench -p hookline-sqlite --bench store
