@@ -12,6 +12,7 @@ use rusqlite::{Connection, Row, params_from_iter};
 use crate::buckets::seek_by_buckets;
 use crate::counts::CountCache;
 use crate::error::{CorruptRow, store_error};
+use crate::plan::{Planner, SampleCache, TextSearch};
 use crate::totals::{StoredCount, count, count_all, count_since};
 
 /// The columns a [`Message`] is read from, in [`message_from_row`] order.
@@ -47,13 +48,14 @@ pub(crate) fn list(
     conn: &Connection,
     query: &ListQuery,
     counts: &CountCache,
+    samples: &SampleCache,
     effort: Effort,
 ) -> Result<Option<Page<Message>>, StoreError> {
     let filter = query.filter();
     let from = filter.from.as_deref();
     let since = filter.since.map(|s| s.sort_key());
     let q = filter.q_folded();
-    let phrase = q.as_deref().and_then(trigram_phrase);
+    let phrase = q.as_deref().and_then(|q| Planner::new(q, samples));
     let shape = Shape {
         from,
         since: since.as_deref(),
@@ -74,8 +76,7 @@ pub(crate) fn list(
         // rows or the whole table.
         return Ok(None);
     }
-    let Some(total) =
-        count(conn, &shape, phrase.as_deref(), counts, effort).map_err(store_error)?
+    let Some(total) = count(conn, &shape, phrase.as_ref(), counts, effort).map_err(store_error)?
     else {
         return Ok(None);
     };
@@ -110,10 +111,18 @@ pub(crate) fn list(
         if effort == Effort::Bounded && (matches <= walk || walk > MAX_BOUNDED_ROWS) {
             return Ok(None);
         }
-        if matches <= walk {
-            page(conn, &shape, Some(phrase), cursor, fetch, offset)?
+        // The index's way costs the plan's estimate (which may be far more than the
+        // matches: the phrase reads every trigram's list, candidates are each looked up).
+        let search = if matches <= walk {
+            Some(phrase.get(conn).map_err(store_error)?)
         } else {
-            page(conn, &shape, None, cursor, fetch, offset)?
+            None
+        };
+        match search {
+            Some(search) if search.lookups.max(matches) <= walk => {
+                page(conn, &shape, Some(search), cursor, fetch, offset)?
+            }
+            _ => page(conn, &shape, None, cursor, fetch, offset)?,
         }
     } else if cursor.is_none() && from.is_none() && q.is_none() && offset > 0 {
         // Skip whole days, hours and minutes with the bucket counts, then the rest in the
@@ -143,16 +152,10 @@ pub(crate) fn list(
     }))
 }
 
-/// The FTS5 query for a folded needle: one quoted phrase, which the trigram tokenizer
-/// turns into consecutive trigrams, i.e. an exact substring match. Needles shorter than
-/// three characters have no trigram and are searched by scanning.
-fn trigram_phrase(needle: &str) -> Option<String> {
-    (needle.chars().count() >= 3).then(|| format!("\"{}\"", needle.replace('"', "\"\"")))
-}
-
 /// The rowids (`r`) of every row whose folded text contains the needle: the trigram
-/// index's matches of phrase `?1` (rows up to the watermark) and the scanned rows above
-/// it with needle `?2`. The two parts never overlap.
+/// index's matches of query `?1` (rows up to the watermark; when the query is not exact,
+/// candidates that the caller checks with `instr(text_folded, ?2)`) and the scanned rows
+/// above it with needle `?2`. The two parts never overlap.
 pub(crate) const TEXT_MATCHES: &str =
     "SELECT rowid AS r FROM messages_fts WHERE messages_fts MATCH ?1
      UNION ALL
@@ -205,16 +208,19 @@ impl Shape<'_> {
 fn page(
     conn: &Connection,
     shape: &Shape<'_>,
-    phrase: Option<&str>,
+    search: Option<&TextSearch>,
     cursor: Option<&Cursor>,
     fetch: i64,
     offset: u64,
 ) -> Result<Vec<Message>, StoreError> {
     let mut conds = Vec::new();
     let mut args = Vec::new();
-    if let Some(phrase) = phrase {
-        args.push(Value::Text(phrase.to_owned()));
+    if let Some(search) = search {
+        args.push(Value::Text(search.fts.clone()));
         args.push(Value::Text(shape.q.unwrap_or_default().to_owned()));
+        if !search.exact {
+            conds.push("instr(text_folded, ?2) > 0".to_owned());
+        }
         let without_q = Shape { q: None, ..*shape };
         without_q.conditions(&mut conds, &mut args);
     } else {
@@ -238,7 +244,7 @@ fn page(
     } else {
         format!("WHERE {}", conds.join(" AND "))
     };
-    let sql = if phrase.is_some() {
+    let sql = if search.is_some() {
         format!(
             "SELECT {COLUMNS}
              FROM ({TEXT_MATCHES}) AS f

@@ -9,6 +9,7 @@ use rusqlite::{Connection, params, params_from_iter};
 use crate::buckets::Buckets;
 use crate::counts::{CountCache, CountKey, Counted, MAX_CATCH_UP_ROWS};
 use crate::error::CorruptCount;
+use crate::plan::{Planner, TextSearch};
 use crate::read::{Effort, MAX_BOUNDED_ROWS, Shape, TEXT_MATCHES};
 
 /// A count read from the database as a `u64`; a negative one is [`CorruptCount`] rather
@@ -38,46 +39,60 @@ impl FromSql for StoredCount {
 const ABOVE_WATERMARK: &str = "rowid > (SELECT upto FROM hookline_fts_watermark WHERE id = 1)
      AND instr(text_folded, ?2) > 0";
 
-/// Rows whose folded text contains the needle (`phrase` is its trigram query), optionally
-/// with `ts_key >= since`.
+/// Rows whose folded text contains the needle, asked of the trigram index as `search`
+/// (see `plan.rs`), optionally with `ts_key >= since`.
 fn count_trigram(
     conn: &Connection,
-    phrase: &str,
+    search: &TextSearch,
     needle: &str,
     since: Option<&str>,
 ) -> rusqlite::Result<u64> {
-    let StoredCount(n) = match since {
-        None => conn
+    let fts = search.fts.as_str();
+    let StoredCount(n) = match (since, search.exact) {
+        (None, true) => conn
             .prepare_cached(&format!(
                 "SELECT (SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?1)
                       + (SELECT count(*) FROM messages WHERE {ABOVE_WATERMARK})"
             ))?
-            .query_row([phrase, needle], |r| r.get(0))?,
-        Some(since) => conn
+            .query_row([fts, needle], |r| r.get(0))?,
+        (None, false) => conn
+            .prepare_cached(&format!(
+                "SELECT (SELECT count(*) FROM messages_fts
+                         CROSS JOIN messages AS c ON c.rowid = messages_fts.rowid
+                         WHERE messages_fts MATCH ?1 AND instr(c.text_folded, ?2) > 0)
+                      + (SELECT count(*) FROM messages WHERE {ABOVE_WATERMARK})"
+            ))?
+            .query_row([fts, needle], |r| r.get(0))?,
+        (Some(since), exact) => conn
             .prepare_cached(&format!(
                 "SELECT count(*) FROM ({TEXT_MATCHES}) AS f
                  CROSS JOIN messages AS m ON m.rowid = f.r
-                 WHERE m.ts_key >= ?3"
+                 WHERE m.ts_key >= ?3{}",
+                if exact {
+                    ""
+                } else {
+                    " AND instr(m.text_folded, ?2) > 0"
+                }
             ))?
-            .query_row(params![phrase, needle, since], |r| r.get(0))?,
+            .query_row(params![fts, needle, since], |r| r.get(0))?,
     };
     Ok(n)
 }
 
 /// How many rows match, using the kept counts and the trigram index where they answer
-/// exactly; `phrase` is the trigram query of `shape.q`, when it has one. A `q` count is
+/// exactly; `search` plans the trigram query of `shape.q`, when it has one. A `q` count is
 /// kept in `counts` and later brought up to date with the rows added since (see
 /// `counts.rs`). `None` only with [`Effort::Bounded`], for a `q` count that is not kept
 /// or has more than [`MAX_BOUNDED_ROWS`] new rows to catch up with.
 pub(crate) fn count(
     conn: &Connection,
     shape: &Shape<'_>,
-    phrase: Option<&str>,
+    search: Option<&Planner<'_>>,
     counts: &CountCache,
     effort: Effort,
 ) -> rusqlite::Result<Option<u64>> {
     let Some(needle) = shape.q else {
-        return count_uncached(conn, shape, phrase).map(Some);
+        return count_uncached(conn, shape, search).map(Some);
     };
     let last: i64 = conn
         .prepare_cached("SELECT coalesce(max(rowid), 0) FROM messages")?
@@ -97,7 +112,7 @@ pub(crate) fn count(
             kept.rows + count_after(conn, shape, kept.upto)?
         }
         _ if effort == Effort::Bounded => return Ok(None),
-        _ => count_uncached(conn, shape, phrase)?,
+        _ => count_uncached(conn, shape, search)?,
     };
     counts.keep(key, Counted { rows, upto: last });
     Ok(Some(rows))
@@ -132,10 +147,10 @@ fn count_after(conn: &Connection, shape: &Shape<'_>, upto: i64) -> rusqlite::Res
 fn count_uncached(
     conn: &Connection,
     shape: &Shape<'_>,
-    phrase: Option<&str>,
+    search: Option<&Planner<'_>>,
 ) -> rusqlite::Result<u64> {
-    if let (Some(phrase), None, Some(needle)) = (phrase, shape.from, shape.q) {
-        return count_trigram(conn, phrase, needle, shape.since);
+    if let (Some(search), None, Some(needle)) = (search, shape.from, shape.q) {
+        return count_trigram(conn, search.get(conn)?, needle, shape.since);
     }
     let StoredCount(n) = match (shape.from, shape.since, shape.q) {
         (None, None, None) => return count_all(conn),
