@@ -116,7 +116,10 @@
 //!   grows by a tenth); the estimate only picks the plan, the answer is exact either way.
 //!   The page is either a walk of the order index testing each row with `instr()`, or the
 //!   index's matches sorted — whichever is expected to cost less (the plan's estimated
-//!   lookups, at least the matches, versus `(offset + limit) × rows / matches`);
+//!   lookups, at least the matches, versus `(offset + limit) × rows / matches`). A
+//!   candidates plan whose total is not kept yet counts and pages in one pass: the
+//!   matches' `(ts_key, message_id, rowid)` are collected, counted, sorted in memory, and
+//!   only the page's rows are read (`read::matched_once`);
 //! - `q` with `from`, or a needle shorter than three characters (no trigram): a scan of
 //!   the sender's index range, or of the table, with `instr()`.
 //!

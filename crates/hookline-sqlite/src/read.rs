@@ -10,7 +10,7 @@ use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, Row, params_from_iter};
 
 use crate::buckets::seek_by_buckets;
-use crate::counts::CountCache;
+use crate::counts::{CountCache, CountKey, Counted};
 use crate::error::{CorruptRow, store_error};
 use crate::plan::{Planner, SampleCache, TextSearch};
 use crate::totals::{StoredCount, count, count_all, count_since};
@@ -76,11 +76,17 @@ pub(crate) fn list(
         // rows or the whole table.
         return Ok(None);
     }
+    if let (Some(planner), None, Effort::Any) = (&phrase, from, effort)
+        && let Some((total, rows)) =
+            matched_once(conn, &shape, planner, counts, cursor, fetch, offset)?
+    {
+        return Ok(Some(finish(query, rows, total)));
+    }
     let Some(total) = count(conn, &shape, phrase.as_ref(), counts, effort).map_err(store_error)?
     else {
         return Ok(None);
     };
-    let mut rows = if cursor.is_none() && offset >= total {
+    let rows = if cursor.is_none() && offset >= total {
         Vec::new()
     } else if let (Some(phrase), None) = (&phrase, from) {
         // A `q` page: walk the list order and test each row, or collect the trigram
@@ -136,6 +142,11 @@ pub(crate) fn list(
     } else {
         page(conn, &shape, None, cursor, fetch, offset)?
     };
+    Ok(Some(finish(query, rows, total)))
+}
+
+/// The page of `rows` (one more than the limit when a next page exists).
+fn finish(query: &ListQuery, mut rows: Vec<Message>, total: u64) -> Page<Message> {
     let limit = usize::try_from(query.limit()).unwrap_or(usize::MAX);
     let next_cursor = if rows.len() > limit {
         rows.truncate(limit);
@@ -143,13 +154,107 @@ pub(crate) fn list(
     } else {
         None
     };
-    Ok(Some(Page {
+    Page {
         data: rows,
         total,
         limit: query.limit(),
         offset: query.offset(),
         next_cursor,
-    }))
+    }
+}
+
+/// Most candidates (estimated, in lookups) for which [`matched_once`] collects every
+/// match in memory (about 60 bytes each).
+const MAX_COLLECTED: u64 = 200_000;
+
+/// A `q` whose total is not kept and whose plan is candidates (a rare needle): its total
+/// and its page from one pass over the matches, instead of one pass to count them and
+/// another to sort them. The matches' keys are collected, counted (and the count kept),
+/// sorted, and only the page's rows are read. `None` when another way is expected to be
+/// cheaper (a kept count, a phrase plan, too many candidates); nothing expensive has run
+/// then.
+fn matched_once(
+    conn: &Connection,
+    shape: &Shape<'_>,
+    planner: &Planner<'_>,
+    counts: &CountCache,
+    cursor: Option<&Cursor>,
+    fetch: i64,
+    offset: u64,
+) -> Result<Option<(u64, Vec<Message>)>, StoreError> {
+    let Some(needle) = shape.q else {
+        return Ok(None);
+    };
+    let last: i64 = conn
+        .prepare_cached("SELECT coalesce(max(rowid), 0) FROM messages")
+        .and_then(|mut s| s.query_row([], |r| r.get(0)))
+        .map_err(store_error)?;
+    let key = CountKey {
+        needle: needle.to_owned(),
+        from: None,
+        since: shape.since.map(str::to_owned),
+    };
+    if counts.usable(&key, last).is_some() {
+        return Ok(None);
+    }
+    let search = planner.get(conn).map_err(store_error)?;
+    if search.exact || search.lookups > MAX_COLLECTED {
+        return Ok(None);
+    }
+    let sql = format!(
+        "SELECT m.ts_key, m.message_id, m.rowid FROM ({TEXT_MATCHES}) AS f
+         CROSS JOIN messages AS m ON m.rowid = f.r
+         WHERE instr(m.text_folded, ?2) > 0{}",
+        if shape.since.is_some() {
+            " AND m.ts_key >= ?3"
+        } else {
+            ""
+        }
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(store_error)?;
+    let mut args = vec![
+        Value::Text(search.fts.clone()),
+        Value::Text(needle.to_owned()),
+    ];
+    if let Some(since) = shape.since {
+        args.push(Value::Text(since.to_owned()));
+    }
+    let mut rows = stmt.query(params_from_iter(args)).map_err(store_error)?;
+    let mut matches: Vec<(String, String, i64)> = Vec::new();
+    while let Some(row) = rows.next().map_err(store_error)? {
+        matches.push((
+            row.get(0).map_err(store_error)?,
+            row.get(1).map_err(store_error)?,
+            row.get(2).map_err(store_error)?,
+        ));
+    }
+    let total = matches.len() as u64;
+    counts.keep(
+        key,
+        Counted {
+            rows: total,
+            upto: last,
+        },
+    );
+    // SQLite compares text byte by byte, as `str` does: the list order.
+    if let Some(cursor) = cursor {
+        let after = (cursor.ts_key(), cursor.message_id().as_str());
+        matches.retain(|(k, i, _)| (k.as_str(), i.as_str()) > after);
+    }
+    matches.sort_unstable();
+    let skip = usize::try_from(offset).unwrap_or(usize::MAX);
+    let take = usize::try_from(fetch).unwrap_or(0);
+    let mut by_rowid = conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM messages WHERE rowid = ?1"))
+        .map_err(store_error)?;
+    let mut page = Vec::with_capacity(take);
+    for (_, _, rowid) in matches.iter().skip(skip).take(take) {
+        let mut rows = by_rowid.query([rowid]).map_err(store_error)?;
+        if let Some(row) = rows.next().map_err(store_error)? {
+            page.push(message_from_row(row)?);
+        }
+    }
+    Ok(Some((total, page)))
 }
 
 /// The rowids (`r`) of every row whose folded text contains the needle: the trigram
