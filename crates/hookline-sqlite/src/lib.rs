@@ -119,7 +119,9 @@
 //!   lookups, at least the matches, versus `(offset + limit) × rows / matches`). A
 //!   candidates plan whose total is not kept yet counts and pages in one pass: the
 //!   matches' `(ts_key, message_id, rowid)` are collected, counted, sorted in memory, and
-//!   only the page's rows are read (`read::matched_once`);
+//!   only the page's rows are read (`read::matched_once`); up to 10,000 of them are kept
+//!   (50,000 over all filters, `counts.rs`) like the counts, so a repeated rare needle
+//!   reads only its page and the matching rows added since;
 //! - `q` with `from`, or a needle shorter than three characters (no trigram): a scan of
 //!   the sender's index range, or of the table, with `instr()`.
 //!

@@ -3,6 +3,8 @@
 //! A list's `total` comes from `totals.rs`; a deep `offset` is skipped with the bucket
 //! counts of `buckets.rs`.
 
+use std::sync::Arc;
+
 use hookline_domain::{Message, MessageId, Msisdn, Text, Timestamp};
 use hookline_query::{Cursor, ListQuery, Page, PageStart, SenderCount, Stats, TOP_SENDERS};
 use hookline_store::StoreError;
@@ -10,7 +12,7 @@ use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, Row, params_from_iter};
 
 use crate::buckets::seek_by_buckets;
-use crate::counts::{CountCache, CountKey, Counted};
+use crate::counts::{CountCache, CountKey, Counted, MAX_CATCH_UP_ROWS, MatchKeys};
 use crate::error::{CorruptRow, store_error};
 use crate::plan::{Planner, SampleCache, TextSearch};
 use crate::totals::{StoredCount, count, count_all, count_since};
@@ -76,9 +78,9 @@ pub(crate) fn list(
         // rows or the whole table.
         return Ok(None);
     }
-    if let (Some(planner), None, Effort::Any) = (&phrase, from, effort)
+    if let (Some(planner), None) = (&phrase, from)
         && let Some((total, rows)) =
-            matched_once(conn, &shape, planner, counts, cursor, fetch, offset)?
+            matched_once(conn, &shape, planner, counts, cursor, fetch, offset, effort)?
     {
         return Ok(Some(finish(query, rows, total)));
     }
@@ -167,12 +169,15 @@ fn finish(query: &ListQuery, mut rows: Vec<Message>, total: u64) -> Page<Message
 /// match in memory (about 60 bytes each).
 const MAX_COLLECTED: u64 = 200_000;
 
-/// A `q` whose total is not kept and whose plan is candidates (a rare needle): its total
-/// and its page from one pass over the matches, instead of one pass to count them and
-/// another to sort them. The matches' keys are collected, counted (and the count kept),
-/// sorted, and only the page's rows are read. `None` when another way is expected to be
-/// cheaper (a kept count, a phrase plan, too many candidates); nothing expensive has run
-/// then.
+/// A rare `q`: its total and page from its matches' list-order keys, kept in memory
+/// (`counts.rs`) and brought up to date with the matching rows added since, or — when its
+/// total is not kept and its plan is candidates — found in one pass over the candidates
+/// (instead of one pass to count and another to sort the page), then kept when there are
+/// at most [`MAX_KEPT_MATCHES`]. Only the page's rows are read in full. `None` when
+/// another way is expected to be cheaper (a kept count without kept matches, a phrase
+/// plan, too many candidates, with [`Effort::Bounded`] anything but kept matches with at
+/// most [`MAX_BOUNDED_ROWS`] new rows); nothing expensive has run then.
+#[allow(clippy::too_many_arguments)]
 fn matched_once(
     conn: &Connection,
     shape: &Shape<'_>,
@@ -181,6 +186,7 @@ fn matched_once(
     cursor: Option<&Cursor>,
     fetch: i64,
     offset: u64,
+    effort: Effort,
 ) -> Result<Option<(u64, Vec<Message>)>, StoreError> {
     let Some(needle) = shape.q else {
         return Ok(None);
@@ -194,40 +200,78 @@ fn matched_once(
         from: None,
         since: shape.since.map(str::to_owned),
     };
-    if counts.usable(&key, last).is_some() {
-        return Ok(None);
-    }
-    let search = planner.get(conn).map_err(store_error)?;
-    if search.exact || search.lookups > MAX_COLLECTED {
-        return Ok(None);
-    }
-    let sql = format!(
-        "SELECT m.ts_key, m.message_id, m.rowid FROM ({TEXT_MATCHES}) AS f
-         CROSS JOIN messages AS m ON m.rowid = f.r
-         WHERE instr(m.text_folded, ?2) > 0{}",
-        if shape.since.is_some() {
-            " AND m.ts_key >= ?3"
-        } else {
-            ""
-        }
-    );
-    let mut stmt = conn.prepare_cached(&sql).map_err(store_error)?;
-    let mut args = vec![
-        Value::Text(search.fts.clone()),
-        Value::Text(needle.to_owned()),
-    ];
+    let max_catch_up = match effort {
+        Effort::Any => MAX_CATCH_UP_ROWS,
+        Effort::Bounded => i64::try_from(MAX_BOUNDED_ROWS).unwrap_or(i64::MAX),
+    };
+    let since_cond = if shape.since.is_some() {
+        " AND m.ts_key >= ?3"
+    } else {
+        ""
+    };
+    let mut args = vec![Value::Null, Value::Text(needle.to_owned())];
     if let Some(since) = shape.since {
         args.push(Value::Text(since.to_owned()));
     }
-    let mut rows = stmt.query(params_from_iter(args)).map_err(store_error)?;
-    let mut matches: Vec<(String, String, i64)> = Vec::new();
-    while let Some(row) = rows.next().map_err(store_error)? {
-        matches.push((
-            row.get(0).map_err(store_error)?,
-            row.get(1).map_err(store_error)?,
-            row.get(2).map_err(store_error)?,
-        ));
-    }
+    let collect = |sql: &str, args: Vec<Value>| -> Result<MatchKeys, StoreError> {
+        let mut stmt = conn.prepare_cached(sql).map_err(store_error)?;
+        let mut rows = stmt.query(params_from_iter(args)).map_err(store_error)?;
+        let mut out = MatchKeys::new();
+        while let Some(row) = rows.next().map_err(store_error)? {
+            out.push((
+                row.get(0).map_err(store_error)?,
+                row.get(1).map_err(store_error)?,
+                row.get(2).map_err(store_error)?,
+            ));
+        }
+        Ok(out)
+    };
+    let matches = match counts.matches.usable(&key, last) {
+        Some((upto, kept)) if last - upto <= max_catch_up => {
+            if upto == last {
+                kept
+            } else {
+                // `?1` is the rowid the kept list counted up to; `NOT INDEXED` keeps the
+                // planner on the rowid range (the newest rows).
+                args[0] = Value::Integer(upto);
+                let newer = collect(
+                    &format!(
+                        "SELECT m.ts_key, m.message_id, m.rowid FROM messages AS m NOT INDEXED
+                         WHERE m.rowid > ?1 AND instr(m.text_folded, ?2) > 0{since_cond}"
+                    ),
+                    args,
+                )?;
+                let mut all: MatchKeys = kept.iter().cloned().chain(newer).collect();
+                all.sort_unstable();
+                let all = Arc::new(all);
+                counts.matches.keep(key.clone(), last, Arc::clone(&all));
+                all
+            }
+        }
+        _ if effort == Effort::Bounded => return Ok(None),
+        _ => {
+            if counts.usable(&key, last).is_some() {
+                return Ok(None);
+            }
+            let search = planner.get(conn).map_err(store_error)?;
+            if search.exact || search.lookups > MAX_COLLECTED {
+                return Ok(None);
+            }
+            args[0] = Value::Text(search.fts.clone());
+            let mut all = collect(
+                &format!(
+                    "SELECT m.ts_key, m.message_id, m.rowid FROM ({TEXT_MATCHES}) AS f
+                     CROSS JOIN messages AS m ON m.rowid = f.r
+                     WHERE instr(m.text_folded, ?2) > 0{since_cond}"
+                ),
+                args,
+            )?;
+            all.sort_unstable();
+            let all = Arc::new(all);
+            counts.matches.keep(key.clone(), last, Arc::clone(&all));
+            all
+        }
+    };
     let total = matches.len() as u64;
     counts.keep(
         key,
@@ -236,19 +280,22 @@ fn matched_once(
             upto: last,
         },
     );
-    // SQLite compares text byte by byte, as `str` does: the list order.
-    if let Some(cursor) = cursor {
-        let after = (cursor.ts_key(), cursor.message_id().as_str());
-        matches.retain(|(k, i, _)| (k.as_str(), i.as_str()) > after);
-    }
-    matches.sort_unstable();
+    // The keys are in list order (SQLite compares text byte by byte, as `str` does); a
+    // cursor starts after its own key.
+    let start = match cursor {
+        Some(cursor) => {
+            let after = (cursor.ts_key(), cursor.message_id().as_str());
+            matches.partition_point(|(k, i, _)| (k.as_str(), i.as_str()) <= after)
+        }
+        None => 0,
+    };
     let skip = usize::try_from(offset).unwrap_or(usize::MAX);
     let take = usize::try_from(fetch).unwrap_or(0);
     let mut by_rowid = conn
         .prepare_cached(&format!("SELECT {COLUMNS} FROM messages WHERE rowid = ?1"))
         .map_err(store_error)?;
     let mut page = Vec::with_capacity(take);
-    for (_, _, rowid) in matches.iter().skip(skip).take(take) {
+    for (_, _, rowid) in matches.iter().skip(start).skip(skip).take(take) {
         let mut rows = by_rowid.query([rowid]).map_err(store_error)?;
         if let Some(row) = rows.next().map_err(store_error)? {
             page.push(message_from_row(row)?);

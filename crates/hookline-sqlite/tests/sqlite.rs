@@ -940,6 +940,35 @@ fn phrases_of_common_words_agree_with_the_reference() {
             "kumquat order",
         ],
     );
+    // Kept matches of rare needles are brought up to date with the rows added since.
+    let more: Vec<Message> = (4_500..4_800_u64)
+        .map(|n| {
+            message(
+                &format!("id{n:05}"),
+                &format!("+1555000000{}", n % 5),
+                &format!(
+                    "2025-{:02}-{:02}T{:02}:00:00Z",
+                    1 + n % 12,
+                    1 + n % 28,
+                    n % 24
+                ),
+                Some(if n % 3 == 0 {
+                    "x please call \"tomorrow\" hello shipped réfund order"
+                } else {
+                    "order"
+                }),
+            )
+        })
+        .collect();
+    store.insert_many(more.clone()).unwrap();
+    for m in more {
+        reference.insert(m).unwrap();
+    }
+    same_answers_for(
+        &store,
+        &reference,
+        &["please call \"tomorrow\" hello", "shipped réfund order"],
+    );
     drop(store);
     // A total not yet kept is counted in the same pass that sorts the page: each query
     // below is the first of a freshly opened store, with an offset or a cursor.
