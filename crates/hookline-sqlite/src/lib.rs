@@ -117,7 +117,8 @@
 //!   The page is either a walk of the order index testing each row with `instr()`, or the
 //!   index's matches sorted — whichever is expected to cost less (the plan's estimated
 //!   lookups, at least the matches, versus `(offset + limit) × rows / matches`). A
-//!   candidates plan whose total is not kept yet counts and pages in one pass: the
+//!   candidates plan whose total is not kept yet (or a phrase plan whose sample expects
+//!   at most 10,000 matches) counts and pages in one pass: the
 //!   matches' `(ts_key, message_id, rowid)` are collected, counted, sorted in memory, and
 //!   only the page's rows are read (`read::matched_once`); up to 10,000 of them are kept
 //!   (50,000 over all filters, `counts.rs`) like the counts, so a repeated rare needle

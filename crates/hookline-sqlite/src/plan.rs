@@ -45,6 +45,9 @@ pub(crate) struct TextSearch {
     /// The estimated cost of running it over the whole index, in rowid lookups (the unit
     /// of a walk of the list order that tests each row); 0 when not estimated.
     pub(crate) lookups: u64,
+    /// The estimated rows containing the needle (its share of the sample, scaled to the
+    /// table); `u64::MAX` when not estimated.
+    pub(crate) matches: u64,
 }
 
 /// The trigram query of one trigram or phrase, quoted for FTS5.
@@ -58,6 +61,7 @@ pub(crate) fn phrase(needle: &str) -> TextSearch {
         fts: quoted(needle),
         exact: true,
         lookups: 0,
+        matches: u64::MAX,
     }
 }
 
@@ -83,6 +87,8 @@ fn trigrams(text: &str) -> Vec<&str> {
 #[derive(Debug, Default)]
 struct Sample {
     rows: u64,
+    /// The sampled texts, in sample-row order.
+    texts: Vec<String>,
     /// The largest rowid when it was taken.
     upto: i64,
     postings: HashMap<u128, Vec<u32>>,
@@ -106,9 +112,11 @@ impl Sample {
         let mut rows = stmt.query([last - SAMPLE_ROWS])?;
         let mut postings: HashMap<u128, Vec<u32>> = HashMap::new();
         let mut n: u32 = 0;
+        let mut texts = Vec::new();
         while let Some(row) = rows.next()? {
             let text: rusqlite::types::ValueRef<'_> = row.get_ref(0)?;
             let Ok(text) = text.as_str() else { continue };
+            texts.push(text.to_owned());
             for t in trigrams(text) {
                 postings.entry(key(t)).or_default().push(n);
             }
@@ -117,6 +125,7 @@ impl Sample {
         Ok(Sample {
             rows: u64::from(n),
             upto: last,
+            texts,
             postings,
         })
     }
@@ -242,6 +251,22 @@ fn plan(conn: &Connection, needle: &str, samples: &SampleCache) -> rusqlite::Res
         candidates = narrowed;
         cost = c;
     }
+    // The sample rows holding every trigram, and of those the ones holding the needle.
+    let mut holding: Vec<u32> = sample.rows_with(first).to_vec();
+    for t in &grams {
+        holding = intersect(&holding, sample.rows_with(t));
+    }
+    let in_sample = holding
+        .iter()
+        .filter(|&&i| {
+            sample
+                .texts
+                .get(i as usize)
+                .is_some_and(|text| text.contains(needle))
+        })
+        .count() as u64;
+    let table_rows = u64::try_from(sample.upto).unwrap_or(0).max(sample.rows);
+    let matches = in_sample * table_rows / sample.rows;
     // From sample rows to the whole table, and from list rows to lookups.
     let lookups = |cost: u64| {
         let rows = u64::try_from(sample.upto).unwrap_or(0).max(sample.rows);
@@ -251,6 +276,7 @@ fn plan(conn: &Connection, needle: &str, samples: &SampleCache) -> rusqlite::Res
     if cost >= phrase_cost {
         return Ok(TextSearch {
             lookups: lookups(phrase_cost),
+            matches,
             ..phrase(needle)
         });
     }
@@ -262,6 +288,7 @@ fn plan(conn: &Connection, needle: &str, samples: &SampleCache) -> rusqlite::Res
             .join(" AND "),
         exact: false,
         lookups: lookups(cost),
+        matches,
     })
 }
 

@@ -12,7 +12,9 @@ use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, Row, params_from_iter};
 
 use crate::buckets::seek_by_buckets;
-use crate::counts::{CountCache, CountKey, Counted, MAX_CATCH_UP_ROWS, MatchKeys};
+use crate::counts::{
+    CountCache, CountKey, Counted, MAX_CATCH_UP_ROWS, MAX_KEPT_MATCHES, MatchKeys,
+};
 use crate::error::{CorruptRow, store_error};
 use crate::plan::{Planner, SampleCache, TextSearch};
 use crate::totals::{StoredCount, count, count_all, count_since};
@@ -213,18 +215,23 @@ fn matched_once(
     if let Some(since) = shape.since {
         args.push(Value::Text(since.to_owned()));
     }
-    let collect = |sql: &str, args: Vec<Value>| -> Result<MatchKeys, StoreError> {
+    // `None` past `MAX_COLLECTED` matches (the estimate was wrong): the caller then
+    // answers the usual way.
+    let collect = |sql: &str, args: Vec<Value>| -> Result<Option<MatchKeys>, StoreError> {
         let mut stmt = conn.prepare_cached(sql).map_err(store_error)?;
         let mut rows = stmt.query(params_from_iter(args)).map_err(store_error)?;
         let mut out = MatchKeys::new();
         while let Some(row) = rows.next().map_err(store_error)? {
+            if out.len() as u64 >= MAX_COLLECTED {
+                return Ok(None);
+            }
             out.push((
                 row.get(0).map_err(store_error)?,
                 row.get(1).map_err(store_error)?,
                 row.get(2).map_err(store_error)?,
             ));
         }
-        Ok(out)
+        Ok(Some(out))
     };
     let matches = match counts.matches.usable(&key, last) {
         Some((upto, kept)) if last - upto <= max_catch_up => {
@@ -241,6 +248,9 @@ fn matched_once(
                     ),
                     args,
                 )?;
+                let Some(newer) = newer else {
+                    return Ok(None);
+                };
                 let mut all: MatchKeys = kept.iter().cloned().chain(newer).collect();
                 all.sort_unstable();
                 let all = Arc::new(all);
@@ -254,11 +264,18 @@ fn matched_once(
                 return Ok(None);
             }
             let search = planner.get(conn).map_err(store_error)?;
-            if search.exact || search.lookups > MAX_COLLECTED {
+            // Candidates are collected when their checks are not too many; a phrase's
+            // matches when the sample expects few enough to keep.
+            let collect_it = if search.exact {
+                search.matches <= MAX_KEPT_MATCHES as u64
+            } else {
+                search.lookups <= MAX_COLLECTED
+            };
+            if !collect_it {
                 return Ok(None);
             }
             args[0] = Value::Text(search.fts.clone());
-            let mut all = collect(
+            let all = collect(
                 &format!(
                     "SELECT m.ts_key, m.message_id, m.rowid FROM ({TEXT_MATCHES}) AS f
                      CROSS JOIN messages AS m ON m.rowid = f.r
@@ -266,6 +283,9 @@ fn matched_once(
                 ),
                 args,
             )?;
+            let Some(mut all) = all else {
+                return Ok(None);
+            };
             all.sort_unstable();
             let all = Arc::new(all);
             counts.matches.keep(key.clone(), last, Arc::clone(&all));
