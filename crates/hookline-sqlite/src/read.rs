@@ -521,3 +521,47 @@ pub(crate) fn stats(conn: &Connection) -> rusqlite::Result<Stats> {
         last_message_ts: last,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::totals::tests::with_texts;
+
+    #[test]
+    fn a_candidates_page_holds_only_rows_with_the_needle_in_list_order() {
+        let texts = [
+            "call tomorrow",
+            "tomorrow call",
+            "call tomorrow x",
+            "all to",
+        ];
+        let conn = with_texts(&texts, &["a call tomorrow", "tomorrow"]);
+        let search = TextSearch {
+            fts: "\"l t\"".to_owned(),
+            exact: false,
+            lookups: 0,
+            matches: 0,
+        };
+        let shape = Shape {
+            from: None,
+            since: None,
+            q: Some("call tomorrow"),
+        };
+        let ids = |rows: Vec<Message>| {
+            rows.iter()
+                .map(|m| m.message_id().as_str().to_owned())
+                .collect::<Vec<_>>()
+        };
+        // Keys `k000` (id000), `k014` (id002), `k028` (id004, above the watermark).
+        let all = page(&conn, &shape, Some(&search), None, 10, 0).unwrap();
+        assert_eq!(ids(all), ["id000", "id002", "id004"]);
+        let skipped = page(&conn, &shape, Some(&search), None, 10, 1).unwrap();
+        assert_eq!(ids(skipped), ["id002", "id004"]);
+        let since = Shape {
+            since: Some("k010"),
+            ..shape
+        };
+        let later = page(&conn, &since, Some(&search), None, 10, 0).unwrap();
+        assert_eq!(ids(later), ["id002", "id004"]);
+    }
+}

@@ -222,12 +222,75 @@ pub(crate) fn count_since(conn: &Connection, since: &str) -> rusqlite::Result<u6
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use hookline_store::StoreError;
     use rusqlite::Connection;
 
     use super::*;
     use crate::error::store_error;
+
+    /// A database with the real schema: `indexed` texts in the trigram index (below the
+    /// watermark) and `above` texts after it, row `i` at `2025-01-01T00:00:0iZ`-like keys.
+    pub(crate) fn with_texts(indexed: &[&str], above: &[&str]) -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::schema::migrate(&mut conn).unwrap();
+        let insert = |i: usize, text: &str| {
+            conn.execute(
+                "INSERT INTO messages (message_id, from_msisdn, to_msisdn, ts, text,
+                     created_at, ts_key, text_folded)
+                 VALUES (?1, '+15550000001', '+15550000002', ?2, ?3, ?2, ?4, ?3)",
+                params![
+                    format!("id{i:03}"),
+                    format!("2025-01-01T00:{:02}:00Z", i % 60),
+                    text,
+                    format!("k{:03}", (i * 7) % 100),
+                ],
+            )
+            .unwrap();
+        };
+        for (i, text) in indexed.iter().enumerate() {
+            insert(i, text);
+        }
+        conn.execute_batch(
+            "INSERT INTO messages_fts (rowid, text_folded) SELECT rowid, text_folded FROM messages;
+             UPDATE hookline_fts_watermark SET upto = (SELECT max(rowid) FROM messages);",
+        )
+        .unwrap();
+        for (i, text) in above.iter().enumerate() {
+            insert(indexed.len() + i, text);
+        }
+        conn
+    }
+
+    #[test]
+    fn a_candidates_count_checks_every_candidate_on_both_sides_of_the_watermark() {
+        let texts = [
+            "call tomorrow",
+            "tomorrow call",
+            "call tomorrow x",
+            "all to",
+        ];
+        let conn = with_texts(&texts, &["a call tomorrow", "tomorrow"]);
+        // `l t` is in rows 0, 2, 3 and the first row above; only 0, 2 and it hold the needle.
+        let candidates = TextSearch {
+            fts: "\"l t\"".to_owned(),
+            exact: false,
+            lookups: 0,
+            matches: 0,
+        };
+        let exact = crate::plan::phrase("call tomorrow");
+        for search in [&candidates, &exact] {
+            assert_eq!(
+                count_trigram(&conn, search, "call tomorrow", None).unwrap(),
+                3
+            );
+            // Keys are `k000`, `k007`, `k014`, `k021`, `k028`, `k035` by row.
+            assert_eq!(
+                count_trigram(&conn, search, "call tomorrow", Some("k010")).unwrap(),
+                2
+            );
+        }
+    }
 
     #[test]
     fn a_stored_count_is_never_negative() {
