@@ -8,7 +8,10 @@
 //! 3. a third database seeded to `--rows` rows with [`crate::seed`]; the server's start-up
 //!    time on it (spawn → `/health/ready` 200); then, *at exactly that size*, `/health/live`
 //!    and every read shape at 8 connections, each read's p50 divided by that
-//!    `/health/live` p50 (same server, same client, same concurrency, same minute);
+//!    `/health/live` p50 (same server, same client, same concurrency, same minute) — a
+//!    rare phrase among them; then `q` needles the server was never asked (so no count or
+//!    match is kept for them), each requested once: five four-word phrases in ~0.04% of
+//!    the rows (≤ 20 ms each) and five parts of a word in ~58% (≤ 150 ms each);
 //! 4. ingest at 64 connections into that database;
 //! 5. with `--postgres-url` (what `make bench` passes, on a throw-away cluster with
 //!    `fsync` on): ingest at 64 connections into an empty PostgreSQL database — one
@@ -40,6 +43,10 @@ const INGEST_P99_MS: f64 = 20.0;
 const READ_RATIO: f64 = 5.0;
 const PEAK_RSS_MIB: f64 = 100.0;
 const STARTUP_S: f64 = 1.0;
+/// A `q` in at most 1% of the rows, never asked before (issue 9).
+const FIRST_RARE_MS: f64 = 20.0;
+/// A `q` in about half of the rows, never asked before (issue 9).
+const FIRST_HALF_MS: f64 = 150.0;
 
 /// Settings of one suite run.
 #[derive(Debug, Clone)]
@@ -406,6 +413,8 @@ impl Suite<'_> {
             ));
         }
 
+        self.first_time_q(server.endpoint())?;
+
         let c = self.config.connections;
         let ingest = self.load(
             server.endpoint(),
@@ -419,6 +428,65 @@ impl Suite<'_> {
         ));
         self.record_rss("large", &server);
         server.stop()
+    }
+
+    /// `q` needles the server has never been asked (so no count is kept for them), each
+    /// requested once: rare phrases (four words in an order no other phase asks, ~0.04%
+    /// of the seeded rows) and needles in about half of the rows (parts of one word).
+    fn first_time_q(&mut self, endpoint: &Endpoint) -> Result<(), BenchError> {
+        let shapes: [(&str, &[&str], f64); 2] = [
+            (
+                "a four-word phrase in ~0.04% of rows",
+                &[
+                    "refund status hello order",
+                    "order hello status refund",
+                    "cancel invoice thanks shipped",
+                    "please tomorrow call delivered",
+                    "status shipped refund thanks",
+                ],
+                FIRST_RARE_MS,
+            ),
+            (
+                "part of a word, in ~58% of rows",
+                &["tatus", "nvoic", "hippe", "ancel", "omorro"],
+                FIRST_HALF_MS,
+            ),
+        ];
+        for (label, needles, target) in shapes {
+            let mut took = Vec::new();
+            for needle in needles {
+                let path = format!("/messages?q={}", needle.replace(' ', "%20"));
+                let started = std::time::Instant::now();
+                let (status, _) =
+                    endpoint
+                        .get(&path, Duration::from_secs(30))
+                        .map_err(|source| BenchError::Request {
+                            path: path.clone(),
+                            source,
+                        })?;
+                if status != 200 {
+                    return Err(BenchError::Answer {
+                        path,
+                        reason: format!("status {status}"),
+                    });
+                }
+                took.push(started.elapsed().as_secs_f64() * 1000.0);
+            }
+            let max = took.iter().copied().fold(0.0, f64::max);
+            let mut sorted = took.clone();
+            sorted.sort_by(f64::total_cmp);
+            let median = sorted.get(sorted.len() / 2).copied().unwrap_or(0.0);
+            self.rows.push(Row::figure(
+                format!(
+                    "`GET /messages?q=…` never asked before, {label}: {} needles once each, \
+                     median **{median:.1} ms**, max {max:.1} ms",
+                    took.len()
+                ),
+                format!("each ≤ {target} ms"),
+                Some(max <= target),
+            ));
+        }
+        Ok(())
     }
 
     /// The markdown section (markers included).
@@ -593,6 +661,10 @@ fn read_shapes(endpoint: &Endpoint) -> Result<Vec<(String, String)>, BenchError>
         (
             "`GET /messages?q=invoice`".to_owned(),
             "/messages?q=invoice".to_owned(),
+        ),
+        (
+            "`GET /messages?q=please call tomorrow invoice` (~0.04% of rows)".to_owned(),
+            "/messages?q=please%20call%20tomorrow%20invoice".to_owned(),
         ),
     ])
 }

@@ -18,6 +18,10 @@
 //! least up to its `upto`; an older snapshot counts from scratch. The counts live as long
 //! as the store: rows changed or removed behind hookline's back (by hand, while it runs)
 //! are not noticed until a restart.
+//!
+//! The same reasoning keeps the *matches* of a rare filter (at most [`MAX_KEPT_MATCHES`],
+//! as sorted list-order keys, [`MatchCache`]): its page is then read from memory, with the
+//! matching rows above `upto` merged in, instead of asking the trigram index again.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -52,6 +56,8 @@ pub(crate) struct Counted {
 #[derive(Debug, Default)]
 pub(crate) struct CountCache {
     entries: Mutex<HashMap<CountKey, Counted>>,
+    /// The matches of rare filters (a few thousand rows at most each).
+    pub(crate) matches: MatchCache,
 }
 
 impl CountCache {
@@ -64,10 +70,7 @@ impl CountCache {
     /// Records a count, unless a newer one for the same key is already kept or the key is
     /// longer than [`MAX_KEY_BYTES`].
     pub(crate) fn keep(&self, key: CountKey, counted: Counted) {
-        let bytes = key.needle.len()
-            + key.from.as_ref().map_or(0, String::len)
-            + key.since.as_ref().map_or(0, String::len);
-        if bytes > MAX_KEY_BYTES {
+        if key_bytes(&key) > MAX_KEY_BYTES {
             return;
         }
         let Ok(mut entries) = self.entries.lock() else {
@@ -81,6 +84,75 @@ impl CountCache {
         }
         entries.insert(key, counted);
     }
+}
+
+/// The list-order keys of a rare filter's matches: `(ts_key, message_id, rowid)`, sorted.
+pub(crate) type MatchKeys = Vec<(String, String, i64)>;
+
+/// Most matches kept for one filter (1% of a million rows): a rare needle's page is then
+/// read from memory.
+pub(crate) const MAX_KEPT_MATCHES: usize = 10_000;
+
+/// Most matches kept for all filters together (~120 bytes each, so ~6 MB); when full, the
+/// lists are dropped and refill with what is asked.
+const MAX_KEPT_MATCHES_TOTAL: usize = 50_000;
+
+/// The matches of rare `q` filters with the rowid they were found up to, kept between
+/// reads on the same grounds as the counts (rows are only appended): a later snapshot's
+/// matches are these plus its matching rows above `upto`.
+#[derive(Debug, Default)]
+pub(crate) struct MatchCache {
+    /// The matches kept in all, and each filter's `(upto, matches)`.
+    entries: Mutex<(usize, KeptMatches)>,
+}
+
+/// Each filter's kept matches with the rowid they were found up to.
+type KeptMatches = HashMap<CountKey, (i64, std::sync::Arc<MatchKeys>)>;
+
+impl MatchCache {
+    /// The kept matches for `key` that a snapshot seeing rowids up to `last` may build on.
+    pub(crate) fn usable(
+        &self,
+        key: &CountKey,
+        last: i64,
+    ) -> Option<(i64, std::sync::Arc<MatchKeys>)> {
+        let entries = self.entries.lock().ok()?;
+        entries
+            .1
+            .get(key)
+            .filter(|(upto, _)| *upto <= last)
+            .map(|(upto, keys)| (*upto, std::sync::Arc::clone(keys)))
+    }
+
+    /// Keeps `keys` (sorted) as the matches up to `upto`, unless there are too many, the
+    /// key is too long, or a newer list is kept.
+    pub(crate) fn keep(&self, key: CountKey, upto: i64, keys: std::sync::Arc<MatchKeys>) {
+        if keys.len() > MAX_KEPT_MATCHES || key_bytes(&key) > MAX_KEY_BYTES {
+            return;
+        }
+        let Ok(mut entries) = self.entries.lock() else {
+            return;
+        };
+        let (total, map) = &mut *entries;
+        if let Some((kept_upto, kept)) = map.get(&key) {
+            if *kept_upto > upto {
+                return;
+            }
+            *total -= kept.len();
+        }
+        if *total + keys.len() > MAX_KEPT_MATCHES_TOTAL || map.len() >= CAPACITY {
+            map.clear();
+            *total = 0;
+        }
+        *total += keys.len();
+        map.insert(key, (upto, keys));
+    }
+}
+
+fn key_bytes(key: &CountKey) -> usize {
+    key.needle.len()
+        + key.from.as_ref().map_or(0, String::len)
+        + key.since.as_ref().map_or(0, String::len)
 }
 
 #[cfg(test)]
@@ -128,6 +200,32 @@ mod tests {
         let long = "x".repeat(MAX_KEY_BYTES + 1);
         cache.keep(key(&long), Counted { rows: 1, upto: 1 });
         assert_eq!(cache.usable(&key(&long), 1), None);
+    }
+
+    #[test]
+    fn kept_matches_are_bounded_and_never_replaced_by_older_ones() {
+        let cache = MatchCache::default();
+        let list = |n: usize| {
+            std::sync::Arc::new(
+                (0..n)
+                    .map(|i| (format!("k{i}"), format!("i{i}"), i as i64))
+                    .collect::<MatchKeys>(),
+            )
+        };
+        cache.keep(key("abc"), 10, list(3));
+        cache.keep(key("abc"), 5, list(1));
+        assert_eq!(
+            cache.usable(&key("abc"), 20).map(|(u, k)| (u, k.len())),
+            Some((10, 3))
+        );
+        assert!(cache.usable(&key("abc"), 9).is_none());
+        cache.keep(key("big"), 10, list(MAX_KEPT_MATCHES + 1));
+        assert!(cache.usable(&key("big"), 10).is_none());
+        for i in 0..(MAX_KEPT_MATCHES_TOTAL / MAX_KEPT_MATCHES) {
+            cache.keep(key(&format!("n{i}")), 10, list(MAX_KEPT_MATCHES));
+        }
+        let kept = cache.entries.lock().map(|e| e.0).unwrap_or(0);
+        assert!(kept <= MAX_KEPT_MATCHES_TOTAL, "{kept}");
     }
 
     #[test]

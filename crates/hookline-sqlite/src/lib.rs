@@ -107,9 +107,22 @@
 //!   Counting from scratch:
 //! - `q` of three characters or more (without `from`): `total` is a count of the trigram
 //!   index's matches plus the scanned rows above the watermark (joined to `messages` for
-//!   `since`); the page is either a walk of the
-//!   order index testing each row with `instr()`, or the trigram matches sorted — whichever
-//!   is expected to read fewer rows (matches versus `(offset + limit) × rows / matches`);
+//!   `since`). The index is asked one of two ways (`plan.rs`): the needle's whole phrase
+//!   (exact; it reads every trigram's position list), or an AND of up to four of its
+//!   rarest trigrams, whose candidates are each checked with `instr(text_folded, …)` — so
+//!   a long needle of common trigrams costs its few rare trigrams' lists and one rowid
+//!   lookup per candidate instead of ~30 full lists. Which, and which trigrams, is
+//!   estimated from an in-memory sample of the newest 2,000 texts (retaken as the table
+//!   grows by a tenth); the estimate only picks the plan, the answer is exact either way.
+//!   The page is either a walk of the order index testing each row with `instr()`, or the
+//!   index's matches sorted — whichever is expected to cost less (the plan's estimated
+//!   lookups, at least the matches, versus `(offset + limit) × rows / matches`). A
+//!   candidates plan whose total is not kept yet (or a phrase plan whose sample expects
+//!   at most 10,000 matches) counts and pages in one pass: the
+//!   matches' `(ts_key, message_id, rowid)` are collected, counted, sorted in memory, and
+//!   only the page's rows are read (`read::matched_once`); up to 10,000 of them are kept
+//!   (50,000 over all filters, `counts.rs`) like the counts, so a repeated rare needle
+//!   reads only its page and the matching rows added since;
 //! - `q` with `from`, or a needle shorter than three characters (no trigram): a scan of
 //!   the sender's index range, or of the table, with `instr()`.
 //!
@@ -135,6 +148,7 @@ mod error;
 #[cfg(test)]
 mod inline_tests;
 pub mod instruments;
+mod plan;
 mod read;
 mod schema;
 mod snapshot;
@@ -160,6 +174,7 @@ pub use schema::SCHEMA_VERSION;
 use crate::connection::Target;
 use crate::counts::CountCache;
 use crate::error::{BlockingCall, Closed, NoAnswer, store_error};
+use crate::plan::SampleCache;
 use crate::read::Effort;
 use crate::writer::{Job, Outcomes, Reply};
 
@@ -233,6 +248,8 @@ struct Inner {
     folder: Option<PathBuf>,
     /// Exact totals of `q` filters, kept between reads (see `counts.rs`).
     counts: CountCache,
+    /// The sample that plans trigram queries (see `plan.rs`).
+    samples: SampleCache,
     /// [`SqliteConfig::inline_reads`].
     inline_reads: bool,
 }
@@ -341,6 +358,7 @@ impl SqliteStore {
                 write_failing,
                 folder,
                 counts: CountCache::default(),
+                samples: SampleCache::default(),
                 inline_reads: config.inline_reads,
             }),
         })
@@ -467,13 +485,15 @@ impl Inner {
 
     /// [`MessageStore::list`] on a cheap path: `None` unless it could be answered inline.
     fn list_inline(&self, query: &ListQuery) -> Option<Result<Page<Message>, StoreError>> {
-        self.read_inline(|conn| read::list(conn, query, &self.counts, Effort::Bounded))
-            .and_then(Result::transpose)
+        self.read_inline(|conn| {
+            read::list(conn, query, &self.counts, &self.samples, Effort::Bounded)
+        })
+        .and_then(Result::transpose)
     }
 
     /// [`MessageStore::list`], blocking.
     fn list(&self, query: &ListQuery) -> Result<Page<Message>, StoreError> {
-        self.read(|conn| read::list(conn, query, &self.counts, Effort::Any))?
+        self.read(|conn| read::list(conn, query, &self.counts, &self.samples, Effort::Any))?
             .ok_or_else(|| StoreError::internal(NoAnswer))
     }
 

@@ -3,6 +3,8 @@
 //! A list's `total` comes from `totals.rs`; a deep `offset` is skipped with the bucket
 //! counts of `buckets.rs`.
 
+use std::sync::Arc;
+
 use hookline_domain::{Message, MessageId, Msisdn, Text, Timestamp};
 use hookline_query::{Cursor, ListQuery, Page, PageStart, SenderCount, Stats, TOP_SENDERS};
 use hookline_store::StoreError;
@@ -10,8 +12,11 @@ use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, Row, params_from_iter};
 
 use crate::buckets::seek_by_buckets;
-use crate::counts::CountCache;
+use crate::counts::{
+    CountCache, CountKey, Counted, MAX_CATCH_UP_ROWS, MAX_KEPT_MATCHES, MatchKeys,
+};
 use crate::error::{CorruptRow, store_error};
+use crate::plan::{Planner, SampleCache, TextSearch};
 use crate::totals::{StoredCount, count, count_all, count_since};
 
 /// The columns a [`Message`] is read from, in [`message_from_row`] order.
@@ -47,13 +52,14 @@ pub(crate) fn list(
     conn: &Connection,
     query: &ListQuery,
     counts: &CountCache,
+    samples: &SampleCache,
     effort: Effort,
 ) -> Result<Option<Page<Message>>, StoreError> {
     let filter = query.filter();
     let from = filter.from.as_deref();
     let since = filter.since.map(|s| s.sort_key());
     let q = filter.q_folded();
-    let phrase = q.as_deref().and_then(trigram_phrase);
+    let phrase = q.as_deref().and_then(|q| Planner::new(q, samples));
     let shape = Shape {
         from,
         since: since.as_deref(),
@@ -74,12 +80,17 @@ pub(crate) fn list(
         // rows or the whole table.
         return Ok(None);
     }
-    let Some(total) =
-        count(conn, &shape, phrase.as_deref(), counts, effort).map_err(store_error)?
+    if let (Some(planner), None) = (&phrase, from)
+        && let Some((total, rows)) =
+            matched_once(conn, &shape, planner, counts, cursor, fetch, offset, effort)?
+    {
+        return Ok(Some(finish(query, rows, total)));
+    }
+    let Some(total) = count(conn, &shape, phrase.as_ref(), counts, effort).map_err(store_error)?
     else {
         return Ok(None);
     };
-    let mut rows = if cursor.is_none() && offset >= total {
+    let rows = if cursor.is_none() && offset >= total {
         Vec::new()
     } else if let (Some(phrase), None) = (&phrase, from) {
         // A `q` page: walk the list order and test each row, or collect the trigram
@@ -110,10 +121,18 @@ pub(crate) fn list(
         if effort == Effort::Bounded && (matches <= walk || walk > MAX_BOUNDED_ROWS) {
             return Ok(None);
         }
-        if matches <= walk {
-            page(conn, &shape, Some(phrase), cursor, fetch, offset)?
+        // The index's way costs the plan's estimate (which may be far more than the
+        // matches: the phrase reads every trigram's list, candidates are each looked up).
+        let search = if matches <= walk {
+            Some(phrase.get(conn).map_err(store_error)?)
         } else {
-            page(conn, &shape, None, cursor, fetch, offset)?
+            None
+        };
+        match search {
+            Some(search) if search.lookups.max(matches) <= walk => {
+                page(conn, &shape, Some(search), cursor, fetch, offset)?
+            }
+            _ => page(conn, &shape, None, cursor, fetch, offset)?,
         }
     } else if cursor.is_none() && from.is_none() && q.is_none() && offset > 0 {
         // Skip whole days, hours and minutes with the bucket counts, then the rest in the
@@ -127,6 +146,11 @@ pub(crate) fn list(
     } else {
         page(conn, &shape, None, cursor, fetch, offset)?
     };
+    Ok(Some(finish(query, rows, total)))
+}
+
+/// The page of `rows` (one more than the limit when a next page exists).
+fn finish(query: &ListQuery, mut rows: Vec<Message>, total: u64) -> Page<Message> {
     let limit = usize::try_from(query.limit()).unwrap_or(usize::MAX);
     let next_cursor = if rows.len() > limit {
         rows.truncate(limit);
@@ -134,25 +158,176 @@ pub(crate) fn list(
     } else {
         None
     };
-    Ok(Some(Page {
+    Page {
         data: rows,
         total,
         limit: query.limit(),
         offset: query.offset(),
         next_cursor,
-    }))
+    }
 }
 
-/// The FTS5 query for a folded needle: one quoted phrase, which the trigram tokenizer
-/// turns into consecutive trigrams, i.e. an exact substring match. Needles shorter than
-/// three characters have no trigram and are searched by scanning.
-fn trigram_phrase(needle: &str) -> Option<String> {
-    (needle.chars().count() >= 3).then(|| format!("\"{}\"", needle.replace('"', "\"\"")))
+/// Most candidates (estimated, in lookups) for which [`matched_once`] collects every
+/// match in memory (about 60 bytes each).
+const MAX_COLLECTED: u64 = 200_000;
+
+/// A rare `q`: its total and page from its matches' list-order keys, kept in memory
+/// (`counts.rs`) and brought up to date with the matching rows added since, or — when its
+/// total is not kept and its plan is candidates — found in one pass over the candidates
+/// (instead of one pass to count and another to sort the page), then kept when there are
+/// at most [`MAX_KEPT_MATCHES`]. Only the page's rows are read in full. `None` when
+/// another way is expected to be cheaper (a kept count without kept matches, a phrase
+/// plan, too many candidates, with [`Effort::Bounded`] anything but kept matches with at
+/// most [`MAX_BOUNDED_ROWS`] new rows); nothing expensive has run then.
+#[allow(clippy::too_many_arguments)]
+fn matched_once(
+    conn: &Connection,
+    shape: &Shape<'_>,
+    planner: &Planner<'_>,
+    counts: &CountCache,
+    cursor: Option<&Cursor>,
+    fetch: i64,
+    offset: u64,
+    effort: Effort,
+) -> Result<Option<(u64, Vec<Message>)>, StoreError> {
+    let Some(needle) = shape.q else {
+        return Ok(None);
+    };
+    let last: i64 = conn
+        .prepare_cached("SELECT coalesce(max(rowid), 0) FROM messages")
+        .and_then(|mut s| s.query_row([], |r| r.get(0)))
+        .map_err(store_error)?;
+    let key = CountKey {
+        needle: needle.to_owned(),
+        from: None,
+        since: shape.since.map(str::to_owned),
+    };
+    let max_catch_up = match effort {
+        Effort::Any => MAX_CATCH_UP_ROWS,
+        Effort::Bounded => i64::try_from(MAX_BOUNDED_ROWS).unwrap_or(i64::MAX),
+    };
+    let since_cond = if shape.since.is_some() {
+        " AND m.ts_key >= ?3"
+    } else {
+        ""
+    };
+    let mut args = vec![Value::Null, Value::Text(needle.to_owned())];
+    if let Some(since) = shape.since {
+        args.push(Value::Text(since.to_owned()));
+    }
+    // `None` past `MAX_COLLECTED` matches (the estimate was wrong): the caller then
+    // answers the usual way.
+    let collect = |sql: &str, args: Vec<Value>| -> Result<Option<MatchKeys>, StoreError> {
+        let mut stmt = conn.prepare_cached(sql).map_err(store_error)?;
+        let mut rows = stmt.query(params_from_iter(args)).map_err(store_error)?;
+        let mut out = MatchKeys::new();
+        while let Some(row) = rows.next().map_err(store_error)? {
+            if out.len() as u64 >= MAX_COLLECTED {
+                return Ok(None);
+            }
+            out.push((
+                row.get(0).map_err(store_error)?,
+                row.get(1).map_err(store_error)?,
+                row.get(2).map_err(store_error)?,
+            ));
+        }
+        Ok(Some(out))
+    };
+    let matches = match counts.matches.usable(&key, last) {
+        Some((upto, kept)) if last - upto <= max_catch_up => {
+            if upto == last {
+                kept
+            } else {
+                // `?1` is the rowid the kept list counted up to; `NOT INDEXED` keeps the
+                // planner on the rowid range (the newest rows).
+                args[0] = Value::Integer(upto);
+                let newer = collect(
+                    &format!(
+                        "SELECT m.ts_key, m.message_id, m.rowid FROM messages AS m NOT INDEXED
+                         WHERE m.rowid > ?1 AND instr(m.text_folded, ?2) > 0{since_cond}"
+                    ),
+                    args,
+                )?;
+                let Some(newer) = newer else {
+                    return Ok(None);
+                };
+                let mut all: MatchKeys = kept.iter().cloned().chain(newer).collect();
+                all.sort_unstable();
+                let all = Arc::new(all);
+                counts.matches.keep(key.clone(), last, Arc::clone(&all));
+                all
+            }
+        }
+        _ if effort == Effort::Bounded => return Ok(None),
+        _ => {
+            if counts.usable(&key, last).is_some() {
+                return Ok(None);
+            }
+            let search = planner.get(conn).map_err(store_error)?;
+            // Candidates are collected when their checks are not too many; a phrase's
+            // matches when the sample expects few enough to keep.
+            let collect_it = if search.exact {
+                search.matches <= MAX_KEPT_MATCHES as u64
+            } else {
+                search.lookups <= MAX_COLLECTED
+            };
+            if !collect_it {
+                return Ok(None);
+            }
+            args[0] = Value::Text(search.fts.clone());
+            let all = collect(
+                &format!(
+                    "SELECT m.ts_key, m.message_id, m.rowid FROM ({TEXT_MATCHES}) AS f
+                     CROSS JOIN messages AS m ON m.rowid = f.r
+                     WHERE instr(m.text_folded, ?2) > 0{since_cond}"
+                ),
+                args,
+            )?;
+            let Some(mut all) = all else {
+                return Ok(None);
+            };
+            all.sort_unstable();
+            let all = Arc::new(all);
+            counts.matches.keep(key.clone(), last, Arc::clone(&all));
+            all
+        }
+    };
+    let total = matches.len() as u64;
+    counts.keep(
+        key,
+        Counted {
+            rows: total,
+            upto: last,
+        },
+    );
+    // The keys are in list order (SQLite compares text byte by byte, as `str` does); a
+    // cursor starts after its own key.
+    let start = match cursor {
+        Some(cursor) => {
+            let after = (cursor.ts_key(), cursor.message_id().as_str());
+            matches.partition_point(|(k, i, _)| (k.as_str(), i.as_str()) <= after)
+        }
+        None => 0,
+    };
+    let skip = usize::try_from(offset).unwrap_or(usize::MAX);
+    let take = usize::try_from(fetch).unwrap_or(0);
+    let mut by_rowid = conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM messages WHERE rowid = ?1"))
+        .map_err(store_error)?;
+    let mut page = Vec::with_capacity(take);
+    for (_, _, rowid) in matches.iter().skip(start).skip(skip).take(take) {
+        let mut rows = by_rowid.query([rowid]).map_err(store_error)?;
+        if let Some(row) = rows.next().map_err(store_error)? {
+            page.push(message_from_row(row)?);
+        }
+    }
+    Ok(Some((total, page)))
 }
 
 /// The rowids (`r`) of every row whose folded text contains the needle: the trigram
-/// index's matches of phrase `?1` (rows up to the watermark) and the scanned rows above
-/// it with needle `?2`. The two parts never overlap.
+/// index's matches of query `?1` (rows up to the watermark; when the query is not exact,
+/// candidates that the caller checks with `instr(text_folded, ?2)`) and the scanned rows
+/// above it with needle `?2`. The two parts never overlap.
 pub(crate) const TEXT_MATCHES: &str =
     "SELECT rowid AS r FROM messages_fts WHERE messages_fts MATCH ?1
      UNION ALL
@@ -205,16 +380,19 @@ impl Shape<'_> {
 fn page(
     conn: &Connection,
     shape: &Shape<'_>,
-    phrase: Option<&str>,
+    search: Option<&TextSearch>,
     cursor: Option<&Cursor>,
     fetch: i64,
     offset: u64,
 ) -> Result<Vec<Message>, StoreError> {
     let mut conds = Vec::new();
     let mut args = Vec::new();
-    if let Some(phrase) = phrase {
-        args.push(Value::Text(phrase.to_owned()));
+    if let Some(search) = search {
+        args.push(Value::Text(search.fts.clone()));
         args.push(Value::Text(shape.q.unwrap_or_default().to_owned()));
+        if !search.exact {
+            conds.push("instr(text_folded, ?2) > 0".to_owned());
+        }
         let without_q = Shape { q: None, ..*shape };
         without_q.conditions(&mut conds, &mut args);
     } else {
@@ -238,7 +416,7 @@ fn page(
     } else {
         format!("WHERE {}", conds.join(" AND "))
     };
-    let sql = if phrase.is_some() {
+    let sql = if search.is_some() {
         format!(
             "SELECT {COLUMNS}
              FROM ({TEXT_MATCHES}) AS f
@@ -342,4 +520,48 @@ pub(crate) fn stats(conn: &Connection) -> rusqlite::Result<Stats> {
         first_message_ts: first,
         last_message_ts: last,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::totals::tests::with_texts;
+
+    #[test]
+    fn a_candidates_page_holds_only_rows_with_the_needle_in_list_order() {
+        let texts = [
+            "call tomorrow",
+            "tomorrow call",
+            "call tomorrow x",
+            "all to",
+        ];
+        let conn = with_texts(&texts, &["a call tomorrow", "tomorrow"]);
+        let search = TextSearch {
+            fts: "\"l t\"".to_owned(),
+            exact: false,
+            lookups: 0,
+            matches: 0,
+        };
+        let shape = Shape {
+            from: None,
+            since: None,
+            q: Some("call tomorrow"),
+        };
+        let ids = |rows: Vec<Message>| {
+            rows.iter()
+                .map(|m| m.message_id().as_str().to_owned())
+                .collect::<Vec<_>>()
+        };
+        // Keys `k000` (id000), `k014` (id002), `k028` (id004, above the watermark).
+        let all = page(&conn, &shape, Some(&search), None, 10, 0).unwrap();
+        assert_eq!(ids(all), ["id000", "id002", "id004"]);
+        let skipped = page(&conn, &shape, Some(&search), None, 10, 1).unwrap();
+        assert_eq!(ids(skipped), ["id002", "id004"]);
+        let since = Shape {
+            since: Some("k010"),
+            ..shape
+        };
+        let later = page(&conn, &since, Some(&search), None, 10, 0).unwrap();
+        assert_eq!(ids(later), ["id002", "id004"]);
+    }
 }

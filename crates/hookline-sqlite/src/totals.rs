@@ -9,6 +9,7 @@ use rusqlite::{Connection, params, params_from_iter};
 use crate::buckets::Buckets;
 use crate::counts::{CountCache, CountKey, Counted, MAX_CATCH_UP_ROWS};
 use crate::error::CorruptCount;
+use crate::plan::{Planner, TextSearch};
 use crate::read::{Effort, MAX_BOUNDED_ROWS, Shape, TEXT_MATCHES};
 
 /// A count read from the database as a `u64`; a negative one is [`CorruptCount`] rather
@@ -38,46 +39,60 @@ impl FromSql for StoredCount {
 const ABOVE_WATERMARK: &str = "rowid > (SELECT upto FROM hookline_fts_watermark WHERE id = 1)
      AND instr(text_folded, ?2) > 0";
 
-/// Rows whose folded text contains the needle (`phrase` is its trigram query), optionally
-/// with `ts_key >= since`.
+/// Rows whose folded text contains the needle, asked of the trigram index as `search`
+/// (see `plan.rs`), optionally with `ts_key >= since`.
 fn count_trigram(
     conn: &Connection,
-    phrase: &str,
+    search: &TextSearch,
     needle: &str,
     since: Option<&str>,
 ) -> rusqlite::Result<u64> {
-    let StoredCount(n) = match since {
-        None => conn
+    let fts = search.fts.as_str();
+    let StoredCount(n) = match (since, search.exact) {
+        (None, true) => conn
             .prepare_cached(&format!(
                 "SELECT (SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?1)
                       + (SELECT count(*) FROM messages WHERE {ABOVE_WATERMARK})"
             ))?
-            .query_row([phrase, needle], |r| r.get(0))?,
-        Some(since) => conn
+            .query_row([fts, needle], |r| r.get(0))?,
+        (None, false) => conn
+            .prepare_cached(&format!(
+                "SELECT (SELECT count(*) FROM messages_fts
+                         CROSS JOIN messages AS c ON c.rowid = messages_fts.rowid
+                         WHERE messages_fts MATCH ?1 AND instr(c.text_folded, ?2) > 0)
+                      + (SELECT count(*) FROM messages WHERE {ABOVE_WATERMARK})"
+            ))?
+            .query_row([fts, needle], |r| r.get(0))?,
+        (Some(since), exact) => conn
             .prepare_cached(&format!(
                 "SELECT count(*) FROM ({TEXT_MATCHES}) AS f
                  CROSS JOIN messages AS m ON m.rowid = f.r
-                 WHERE m.ts_key >= ?3"
+                 WHERE m.ts_key >= ?3{}",
+                if exact {
+                    ""
+                } else {
+                    " AND instr(m.text_folded, ?2) > 0"
+                }
             ))?
-            .query_row(params![phrase, needle, since], |r| r.get(0))?,
+            .query_row(params![fts, needle, since], |r| r.get(0))?,
     };
     Ok(n)
 }
 
 /// How many rows match, using the kept counts and the trigram index where they answer
-/// exactly; `phrase` is the trigram query of `shape.q`, when it has one. A `q` count is
+/// exactly; `search` plans the trigram query of `shape.q`, when it has one. A `q` count is
 /// kept in `counts` and later brought up to date with the rows added since (see
 /// `counts.rs`). `None` only with [`Effort::Bounded`], for a `q` count that is not kept
 /// or has more than [`MAX_BOUNDED_ROWS`] new rows to catch up with.
 pub(crate) fn count(
     conn: &Connection,
     shape: &Shape<'_>,
-    phrase: Option<&str>,
+    search: Option<&Planner<'_>>,
     counts: &CountCache,
     effort: Effort,
 ) -> rusqlite::Result<Option<u64>> {
     let Some(needle) = shape.q else {
-        return count_uncached(conn, shape, phrase).map(Some);
+        return count_uncached(conn, shape, search).map(Some);
     };
     let last: i64 = conn
         .prepare_cached("SELECT coalesce(max(rowid), 0) FROM messages")?
@@ -97,7 +112,7 @@ pub(crate) fn count(
             kept.rows + count_after(conn, shape, kept.upto)?
         }
         _ if effort == Effort::Bounded => return Ok(None),
-        _ => count_uncached(conn, shape, phrase)?,
+        _ => count_uncached(conn, shape, search)?,
     };
     counts.keep(key, Counted { rows, upto: last });
     Ok(Some(rows))
@@ -132,10 +147,10 @@ fn count_after(conn: &Connection, shape: &Shape<'_>, upto: i64) -> rusqlite::Res
 fn count_uncached(
     conn: &Connection,
     shape: &Shape<'_>,
-    phrase: Option<&str>,
+    search: Option<&Planner<'_>>,
 ) -> rusqlite::Result<u64> {
-    if let (Some(phrase), None, Some(needle)) = (phrase, shape.from, shape.q) {
-        return count_trigram(conn, phrase, needle, shape.since);
+    if let (Some(search), None, Some(needle)) = (search, shape.from, shape.q) {
+        return count_trigram(conn, search.get(conn)?, needle, shape.since);
     }
     let StoredCount(n) = match (shape.from, shape.since, shape.q) {
         (None, None, None) => return count_all(conn),
@@ -207,12 +222,75 @@ pub(crate) fn count_since(conn: &Connection, since: &str) -> rusqlite::Result<u6
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use hookline_store::StoreError;
     use rusqlite::Connection;
 
     use super::*;
     use crate::error::store_error;
+
+    /// A database with the real schema: `indexed` texts in the trigram index (below the
+    /// watermark) and `above` texts after it, row `i` at `2025-01-01T00:00:0iZ`-like keys.
+    pub(crate) fn with_texts(indexed: &[&str], above: &[&str]) -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::schema::migrate(&mut conn).unwrap();
+        let insert = |i: usize, text: &str| {
+            conn.execute(
+                "INSERT INTO messages (message_id, from_msisdn, to_msisdn, ts, text,
+                     created_at, ts_key, text_folded)
+                 VALUES (?1, '+15550000001', '+15550000002', ?2, ?3, ?2, ?4, ?3)",
+                params![
+                    format!("id{i:03}"),
+                    format!("2025-01-01T00:{:02}:00Z", i % 60),
+                    text,
+                    format!("k{:03}", (i * 7) % 100),
+                ],
+            )
+            .unwrap();
+        };
+        for (i, text) in indexed.iter().enumerate() {
+            insert(i, text);
+        }
+        conn.execute_batch(
+            "INSERT INTO messages_fts (rowid, text_folded) SELECT rowid, text_folded FROM messages;
+             UPDATE hookline_fts_watermark SET upto = (SELECT max(rowid) FROM messages);",
+        )
+        .unwrap();
+        for (i, text) in above.iter().enumerate() {
+            insert(indexed.len() + i, text);
+        }
+        conn
+    }
+
+    #[test]
+    fn a_candidates_count_checks_every_candidate_on_both_sides_of_the_watermark() {
+        let texts = [
+            "call tomorrow",
+            "tomorrow call",
+            "call tomorrow x",
+            "all to",
+        ];
+        let conn = with_texts(&texts, &["a call tomorrow", "tomorrow"]);
+        // `l t` is in rows 0, 2, 3 and the first row above; only 0, 2 and it hold the needle.
+        let candidates = TextSearch {
+            fts: "\"l t\"".to_owned(),
+            exact: false,
+            lookups: 0,
+            matches: 0,
+        };
+        let exact = crate::plan::phrase("call tomorrow");
+        for search in [&candidates, &exact] {
+            assert_eq!(
+                count_trigram(&conn, search, "call tomorrow", None).unwrap(),
+                3
+            );
+            // Keys are `k000`, `k007`, `k014`, `k021`, `k028`, `k035` by row.
+            assert_eq!(
+                count_trigram(&conn, search, "call tomorrow", Some("k010")).unwrap(),
+                2
+            );
+        }
+    }
 
     #[test]
     fn a_stored_count_is_never_negative() {

@@ -1,0 +1,345 @@
+//! How a `q` is asked of the trigram index: as the needle's whole phrase, or as candidates
+//! from a few of its rarest trigrams checked exactly with `instr()`.
+//!
+//! An FTS5 phrase query reads the position list of every trigram of the needle in every
+//! row holding all of them. A long needle is many trigrams, and in text drawn from a small
+//! vocabulary every one of them is common: at a million rows a four-word phrase matching
+//! 0.04% of rows read ~28 trigram lists of 25–60% of the rows each (115–175 ms). A few of
+//! its trigrams, ANDed without positions, usually narrow the rows to a few thousand
+//! candidates (the trigrams spanning two words are much rarer than the ones inside a
+//! word), and checking a candidate's text costs one rowid lookup.
+//!
+//! Which trigrams, and whether candidates beat the phrase, is estimated from a sample of
+//! the newest rows' texts kept in memory (the trigram's rows in the sample stand for its
+//! rows in the index: FTS5's own document counts cost a read of the term's whole list).
+//! The estimate only chooses the plan; the answer is exact either way (the phrase is an
+//! exact substring match, candidates are checked with `instr()`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::Connection;
+
+/// Rows of text in a sample.
+const SAMPLE_ROWS: i64 = 2_000;
+
+/// Cost of one row of a trigram's list read by FTS5 (roughly 15 ns), the unit of the
+/// estimates below.
+const LIST_ROW: u64 = 1;
+
+/// Cost of checking one candidate: a rowid lookup in `messages` and `instr()` (roughly
+/// 2 µs, measured against [`LIST_ROW`] at a million rows).
+const CANDIDATE: u64 = 130;
+
+/// Most trigrams ANDed for candidates: each one more is another list to skip through.
+const MAX_TERMS: usize = 4;
+
+/// How a needle of three characters or more is asked of `messages_fts`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TextSearch {
+    /// The FTS5 query.
+    pub(crate) fts: String,
+    /// Whether the query's matches are exactly the rows containing the needle (the whole
+    /// phrase); if not, they are candidates to check with `instr()`.
+    pub(crate) exact: bool,
+    /// The estimated cost of running it over the whole index, in rowid lookups (the unit
+    /// of a walk of the list order that tests each row); 0 when not estimated.
+    pub(crate) lookups: u64,
+    /// The estimated rows containing the needle (its share of the sample, scaled to the
+    /// table); `u64::MAX` when not estimated.
+    pub(crate) matches: u64,
+}
+
+/// The trigram query of one trigram or phrase, quoted for FTS5.
+fn quoted(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// The phrase query of a needle: consecutive trigrams, an exact substring match.
+pub(crate) fn phrase(needle: &str) -> TextSearch {
+    TextSearch {
+        fts: quoted(needle),
+        exact: true,
+        lookups: 0,
+        matches: u64::MAX,
+    }
+}
+
+/// The distinct trigrams (three consecutive characters) of `text`, as the `trigram`
+/// tokenizer with `case_sensitive 1` makes them.
+fn trigrams(text: &str) -> Vec<&str> {
+    let bounds: Vec<usize> = text
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain(std::iter::once(text.len()))
+        .collect();
+    let mut out: Vec<&str> = bounds
+        .windows(4)
+        .filter_map(|w| text.get(w[0]..w[3]))
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Texts of the newest rows, by trigram: for each trigram, the (ascending) indexes of the
+/// sample rows that contain it.
+#[derive(Debug, Default)]
+struct Sample {
+    rows: u64,
+    /// The sampled texts, in sample-row order.
+    texts: Vec<String>,
+    /// The largest rowid when it was taken.
+    upto: i64,
+    postings: HashMap<u128, Vec<u32>>,
+}
+
+/// A trigram (at most 12 bytes of UTF-8) as a map key: its bytes, then its length.
+fn key(trigram: &str) -> u128 {
+    let mut bytes = [0u8; 16];
+    let n = trigram.len().min(12);
+    bytes[..n].copy_from_slice(&trigram.as_bytes()[..n]);
+    bytes[15] = n as u8;
+    u128::from_le_bytes(bytes)
+}
+
+impl Sample {
+    fn take(conn: &Connection, last: i64) -> rusqlite::Result<Sample> {
+        let mut stmt = conn.prepare_cached(
+            "SELECT text_folded FROM messages
+             WHERE rowid > ?1 AND text_folded IS NOT NULL",
+        )?;
+        let mut rows = stmt.query([last - SAMPLE_ROWS])?;
+        let mut postings: HashMap<u128, Vec<u32>> = HashMap::new();
+        let mut n: u32 = 0;
+        let mut texts = Vec::new();
+        while let Some(row) = rows.next()? {
+            let text: rusqlite::types::ValueRef<'_> = row.get_ref(0)?;
+            let Ok(text) = text.as_str() else { continue };
+            texts.push(text.to_owned());
+            for t in trigrams(text) {
+                postings.entry(key(t)).or_default().push(n);
+            }
+            n += 1;
+        }
+        Ok(Sample {
+            rows: u64::from(n),
+            upto: last,
+            texts,
+            postings,
+        })
+    }
+
+    fn rows_with(&self, trigram: &str) -> &[u32] {
+        self.postings.get(&key(trigram)).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// The sample a store plans with, retaken once the table has grown by a tenth (or by a
+/// sample's worth of rows, whichever is more) since it was taken.
+#[derive(Debug, Default)]
+pub(crate) struct SampleCache {
+    sample: Mutex<Option<Arc<Sample>>>,
+}
+
+impl SampleCache {
+    fn get(&self, conn: &Connection) -> rusqlite::Result<Arc<Sample>> {
+        let last: i64 = conn
+            .prepare_cached("SELECT coalesce(max(rowid), 0) FROM messages")?
+            .query_row([], |r| r.get(0))?;
+        if let Ok(kept) = self.sample.lock()
+            && let Some(sample) = kept.as_ref()
+            && sample.upto <= last
+            && last - sample.upto <= (sample.upto / 10).max(SAMPLE_ROWS)
+        {
+            return Ok(Arc::clone(sample));
+        }
+        let sample = Arc::new(Sample::take(conn, last)?);
+        if let Ok(mut kept) = self.sample.lock() {
+            *kept = Some(Arc::clone(&sample));
+        }
+        Ok(sample)
+    }
+}
+
+/// The plan of one needle, worked out on first use (a read whose count is kept and whose
+/// page walks the list order never needs it).
+pub(crate) struct Planner<'a> {
+    needle: &'a str,
+    samples: &'a SampleCache,
+    planned: std::cell::OnceCell<TextSearch>,
+}
+
+impl<'a> Planner<'a> {
+    /// A planner for a folded needle; `None` below three characters (no trigram: such a
+    /// needle is searched by scanning).
+    pub(crate) fn new(needle: &'a str, samples: &'a SampleCache) -> Option<Planner<'a>> {
+        (needle.chars().count() >= 3).then(|| Planner {
+            needle,
+            samples,
+            planned: std::cell::OnceCell::new(),
+        })
+    }
+
+    /// The plan, worked out now if it was not yet.
+    pub(crate) fn get(&self, conn: &Connection) -> rusqlite::Result<&TextSearch> {
+        if let Some(planned) = self.planned.get() {
+            return Ok(planned);
+        }
+        let planned = plan(conn, self.needle, self.samples)?;
+        Ok(self.planned.get_or_init(|| planned))
+    }
+}
+
+/// The sorted intersection of two ascending lists.
+fn intersect(a: &[u32], b: &[u32]) -> Vec<u32> {
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out
+}
+
+/// The cheaper way to ask for `needle` (three characters or more), by the estimate of
+/// the sample: the phrase, or candidates from up to [`MAX_TERMS`] of its trigrams, chosen
+/// greedily (rarest first, then whichever narrows the candidates most) while each one
+/// lowers the estimated cost.
+fn plan(conn: &Connection, needle: &str, samples: &SampleCache) -> rusqlite::Result<TextSearch> {
+    let grams = trigrams(needle);
+    if grams.len() <= 1 {
+        return Ok(phrase(needle));
+    }
+    let sample = samples.get(conn)?;
+    if sample.rows == 0 {
+        return Ok(phrase(needle));
+    }
+    let len = |t: &str| sample.rows_with(t).len() as u64;
+    // The phrase reads every trigram's list (and positions where all of them meet).
+    let phrase_cost: u64 = grams.iter().map(|t| len(t) * LIST_ROW).sum();
+    let mut left: Vec<&str> = grams.clone();
+    left.sort_by_key(|t| len(t));
+    let first = left.remove(0);
+    let mut chosen = vec![first];
+    let mut candidates: Vec<u32> = sample.rows_with(first).to_vec();
+    let mut read = len(first) * LIST_ROW;
+    let mut cost = read + candidates.len() as u64 * CANDIDATE;
+    while chosen.len() < MAX_TERMS && !candidates.is_empty() && !left.is_empty() {
+        let best = left
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let narrowed = intersect(&candidates, sample.rows_with(t));
+                let c = read + len(t) * LIST_ROW + narrowed.len() as u64 * CANDIDATE;
+                (c, i, narrowed)
+            })
+            .min_by_key(|(c, i, _)| (*c, *i));
+        let Some((c, i, narrowed)) = best else { break };
+        if c >= cost {
+            break;
+        }
+        let t = left.remove(i);
+        read += len(t) * LIST_ROW;
+        chosen.push(t);
+        candidates = narrowed;
+        cost = c;
+    }
+    // The sample rows holding every trigram, and of those the ones holding the needle.
+    let mut holding: Vec<u32> = sample.rows_with(first).to_vec();
+    for t in &grams {
+        holding = intersect(&holding, sample.rows_with(t));
+    }
+    let in_sample = holding
+        .iter()
+        .filter(|&&i| {
+            sample
+                .texts
+                .get(i as usize)
+                .is_some_and(|text| text.contains(needle))
+        })
+        .count() as u64;
+    let table_rows = u64::try_from(sample.upto).unwrap_or(0).max(sample.rows);
+    let matches = in_sample * table_rows / sample.rows;
+    // From sample rows to the whole table, and from list rows to lookups.
+    let lookups = |cost: u64| {
+        let rows = u64::try_from(sample.upto).unwrap_or(0).max(sample.rows);
+        let scaled = u128::from(cost) * u128::from(rows) / u128::from(sample.rows);
+        u64::try_from(scaled / u128::from(CANDIDATE)).unwrap_or(u64::MAX)
+    };
+    if cost >= phrase_cost {
+        return Ok(TextSearch {
+            lookups: lookups(phrase_cost),
+            matches,
+            ..phrase(needle)
+        });
+    }
+    Ok(TextSearch {
+        fts: chosen
+            .iter()
+            .map(|t| quoted(t))
+            .collect::<Vec<_>>()
+            .join(" AND "),
+        exact: false,
+        lookups: lookups(cost),
+        matches,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trigrams_are_distinct_character_triples() {
+        assert_eq!(trigrams("abcab"), vec!["abc", "bca", "cab"]);
+        assert_eq!(trigrams("ab"), Vec::<&str>::new());
+        assert_eq!(trigrams("éaé"), vec!["éaé"]);
+        assert_eq!(trigrams("aaaa"), vec!["aaa"]);
+    }
+
+    #[test]
+    fn a_quote_is_doubled_in_a_trigram_query() {
+        assert_eq!(quoted("a\"b"), "\"a\"\"b\"");
+    }
+
+    #[test]
+    fn a_rare_phrase_of_common_trigrams_is_asked_as_candidates() -> rusqlite::Result<()> {
+        let conn = Connection::open_in_memory()?;
+        conn.execute_batch("CREATE TABLE messages (text_folded TEXT)")?;
+        let words = ["please", "call", "tomorrow", "invoice", "hello", "status"];
+        let mut state = 3_u64;
+        for _ in 0..3_000 {
+            let text: Vec<&str> = (0..8)
+                .map(|_| {
+                    state = state
+                        .wrapping_mul(6_364_136_223_846_793_005)
+                        .wrapping_add(1);
+                    words[usize::try_from((state >> 33) % 6).unwrap_or(0)]
+                })
+                .collect();
+            conn.execute("INSERT INTO messages VALUES (?1)", [text.join(" ")])?;
+        }
+        let samples = SampleCache::default();
+        let rare = plan(&conn, "please call tomorrow invoice", &samples)?;
+        assert!(!rare.exact, "{rare:?}");
+        assert!(rare.fts.contains(" AND "), "{rare:?}");
+        let common = plan(&conn, "tomorrow", &samples)?;
+        assert_eq!(common.fts, "\"tomorrow\"");
+        assert!(common.exact);
+        let absent = plan(&conn, "kumquat", &samples)?;
+        assert_eq!(absent.lookups, 0, "{absent:?}");
+        Ok(())
+    }
+
+    #[test]
+    fn intersect_keeps_common_rows() {
+        assert_eq!(intersect(&[1, 3, 5, 7], &[2, 3, 7, 9]), vec![3, 7]);
+    }
+}
