@@ -1,7 +1,7 @@
-//! The read side: every list shape and the statistics, each in one `REPEATABLE READ`,
-//! read-only transaction, so `total` and `data` come from one snapshot.
+//! The read side: every list shape and the statistics, each as one statement (prepared
+//! once per connection): one round trip, and one snapshot, so `total` and `data` agree.
 
-use deadpool_postgres::Transaction;
+use deadpool_postgres::Client;
 use hookline_domain::{Message, MessageId, Msisdn, Text, Timestamp};
 use hookline_query::Cursor;
 use hookline_query::{ListQuery, Page, PageStart, SenderCount, Stats, TOP_SENDERS};
@@ -10,6 +10,7 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 use crate::codec::{contains_pattern, decode, encode};
+use crate::counts::{CountCache, CountKey, Counted};
 use crate::error::{CorruptRow, store_error};
 
 /// One query parameter.
@@ -42,6 +43,12 @@ impl Conditions {
         self.sql.push(sql);
     }
 
+    /// Adds one parameter; returns its placeholder (`$n`).
+    fn add(&mut self, value: Param) -> String {
+        self.params.push(value);
+        format!("${}", self.params.len())
+    }
+
     fn where_clause(&self) -> String {
         if self.sql.is_empty() {
             String::new()
@@ -58,9 +65,15 @@ impl Conditions {
     }
 }
 
-/// Answers a list query inside `tx`.
+/// The snapshot's `xmin` as a `bigint`: every transaction below it had finished.
+const SNAPSHOT_XMIN: &str = "(SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint)";
+
+/// Answers a list query in one statement, so one round trip and one snapshot: the total
+/// (kept per sender, or counted — from a kept count when there is one, see `counts.rs`)
+/// and the page, skipped when the offset is past the total.
 pub(crate) async fn list(
-    tx: &Transaction<'_>,
+    client: &Client,
+    counts: &CountCache,
     query: &ListQuery,
 ) -> Result<Page<Message>, StoreError> {
     let filter = query.filter();
@@ -68,68 +81,110 @@ pub(crate) async fn list(
     if let Some(from) = &filter.from {
         conditions.push("from_msisdn = {}", vec![param(from.clone())]);
     }
-    if let Some(since) = filter.since {
-        conditions.push("ts_key >= {}", vec![param(since.sort_key())]);
+    let since = filter.since.map(|since| since.sort_key());
+    if let Some(since) = &since {
+        conditions.push("ts_key >= {}", vec![param(since.clone())]);
     }
-    if let Some(q) = filter.q_folded() {
+    let needle = filter.q_folded();
+    if let Some(q) = &needle {
         // The LIKE on the encoded text can use the trigram index; rows whose folded text
         // needed escaping are checked exactly on their bytes (see codec.rs).
         conditions.push(
             "text_folded LIKE {} AND (text_folded_bytes IS NULL OR position({} IN text_folded_bytes) > 0)",
             vec![
-                param(contains_pattern(&encode(&q))),
-                param(q.into_bytes()),
+                param(contains_pattern(&encode(q))),
+                param(q.clone().into_bytes()),
             ],
         );
     }
-    let total = count(tx, filter.from.as_deref(), &conditions).await?;
+    let filter_sql = conditions.where_clause();
 
-    let offset = query.offset();
+    // The total's part: `h` (the snapshot's xmin when counted, else 0), `settled` (matching
+    // rows below `h`) and `seen` (matching rows counted), plus `base` added in Rust. Only
+    // `from` alone is read from the per-sender counts; everything else is a kept count.
+    let key = (filter.from.is_none() || since.is_some() || needle.is_some()).then(|| CountKey {
+        senders: false,
+        needle: needle.clone(),
+        from: filter.from.clone(),
+        since: since.clone(),
+    });
+    let kept = key.as_ref().and_then(|key| counts.get(key));
+    let count_sql = if key.is_some() {
+        kept_count_sql("messages", &filter_sql, kept, &mut conditions)
+    } else {
+        "SELECT 0::bigint AS h, 0::bigint AS settled, coalesce((SELECT \
+         messages FROM hookline_senders WHERE from_msisdn = $1), 0)::bigint AS seen"
+            .to_owned()
+    };
+    let base = kept.map_or(0, |k| k.rows);
+
+    let mut page_sql = filter_sql;
     let cursor = match query.start() {
         PageStart::After(cursor) => Some(cursor),
         PageStart::Offset(_) => None,
     };
-    let mut rows = if cursor.is_none() && offset >= total {
-        Vec::new()
-    } else {
-        if let Some(cursor) = cursor {
-            conditions.push(
-                "(ts_key, message_id) > ({}, {})",
-                vec![
-                    param(cursor.ts_key().to_owned()),
-                    param(encode(cursor.message_id().as_str()).into_owned()),
-                ],
-            );
-        }
-        let limit = i64::from(query.limit()) + 1;
-        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
-        let mut sql = format!(
-            "SELECT message_id, from_msisdn, to_msisdn, ts, text FROM messages{} ORDER BY ts_key, message_id",
-            conditions.where_clause()
+    if let Some(cursor) = cursor {
+        let ts = conditions.add(param(cursor.ts_key().to_owned()));
+        let id = conditions.add(param(encode(cursor.message_id().as_str()).into_owned()));
+        and(
+            &mut page_sql,
+            format!("(ts_key, message_id) > ({ts}, {id})"),
         );
-        conditions.params.push(param(limit));
-        sql.push_str(&format!(" LIMIT ${}", conditions.params.len()));
-        if offset > 0 {
-            conditions.params.push(param(offset));
-            sql.push_str(&format!(" OFFSET ${}", conditions.params.len()));
-        }
-        let statement = tx.prepare_cached(&sql).await.map_err(store_error)?;
-        tx.query(&statement, &conditions.refs())
-            .await
-            .map_err(store_error)?
-            .iter()
-            .map(message_from_row)
-            .collect::<Result<Vec<_>, _>>()?
+    }
+    let offset = i64::try_from(query.offset()).unwrap_or(i64::MAX);
+    let offset_at = conditions.add(param(offset));
+    if cursor.is_none() {
+        // Nothing to read past the total: a one-time filter, so no index walk at all.
+        let base_at = conditions.add(param(i64::try_from(base).unwrap_or(i64::MAX)));
+        and(
+            &mut page_sql,
+            format!("{base_at}::bigint + c.seen > {offset_at}::bigint"),
+        );
+    }
+    let limit_at = conditions.add(param(i64::from(query.limit()) + 1));
+    let sql = format!(
+        "WITH c AS ({count_sql}) \
+         SELECT c.h, c.settled, c.seen, p.message_id, p.from_msisdn, p.to_msisdn, p.ts, p.text \
+         FROM c LEFT JOIN LATERAL (\
+           SELECT message_id, from_msisdn, to_msisdn, ts, text, ts_key FROM messages{page_sql} \
+           ORDER BY ts_key, message_id LIMIT {limit_at} OFFSET {offset_at}\
+         ) p ON true ORDER BY p.ts_key, p.message_id"
+    );
+    let statement = client.prepare_cached(&sql).await.map_err(store_error)?;
+    let rows = client
+        .query(&statement, &conditions.refs())
+        .await
+        .map_err(store_error)?;
+    let Some(first) = rows.first() else {
+        return Err(StoreError::internal(CorruptRow {
+            message_id: String::new(),
+            field: "total",
+        }));
     };
+    let (h, settled, seen): (i64, i64, i64) = (first.get(0), first.get(1), first.get(2));
+    let total = base + seen.max(0).unsigned_abs();
+    if let Some(key) = key {
+        keep(counts, key, kept, h, settled);
+    }
+    let mut data = Vec::with_capacity(rows.len());
+    for row in &rows {
+        if row
+            .try_get::<_, Option<String>>(3)
+            .map_err(store_error)?
+            .is_some()
+        {
+            data.push(message_from_row(row, 3)?);
+        }
+    }
     let limit = usize::try_from(query.limit()).unwrap_or(usize::MAX);
-    let next_cursor = if rows.len() > limit {
-        rows.truncate(limit);
-        rows.last().map(|m| Cursor::after(m).encode())
+    let next_cursor = if data.len() > limit {
+        data.truncate(limit);
+        data.last().map(|m| Cursor::after(m).encode())
     } else {
         None
     };
     Ok(Page {
-        data: rows,
+        data,
         total,
         limit: query.limit(),
         offset: query.offset(),
@@ -137,37 +192,67 @@ pub(crate) async fn list(
     })
 }
 
-/// How many rows match: from the per-sender counts when there is no filter or only
-/// `from`, otherwise counted.
-async fn count(
-    tx: &Transaction<'_>,
-    from: Option<&str>,
-    conditions: &Conditions,
-) -> Result<u64, StoreError> {
-    let kept = match (from, conditions.sql.len()) {
-        (None, 0) => Some("SELECT coalesce(sum(messages), 0)::bigint FROM hookline_senders"),
-        (Some(_), 1) => Some(
-            "SELECT coalesce((SELECT messages FROM hookline_senders WHERE from_msisdn = $1), 0)",
-        ),
-        _ => None,
+/// The statement counting the rows of `table` (`messages`, or `hookline_senders` by the
+/// transaction that created each sender) under `filter_sql`: columns `h` (the snapshot's
+/// xmin), `settled` (counted rows below it) and `seen` (all counted rows) — all rows, or
+/// with a `kept` count only those written at or above its `upto` (see `counts.rs`).
+fn kept_count_sql(
+    table: &str,
+    filter_sql: &str,
+    kept: Option<Counted>,
+    conditions: &mut Conditions,
+) -> String {
+    let column = if table == "messages" {
+        "insert_xid"
+    } else {
+        "first_xid"
     };
-    let sql = kept.map_or_else(
-        || format!("SELECT count(*) FROM messages{}", conditions.where_clause()),
-        str::to_owned,
+    let mut sql = format!(
+        "SELECT {SNAPSHOT_XMIN} AS h, count(*) FILTER (WHERE {column} < {SNAPSHOT_XMIN}) \
+         AS settled, count(*) AS seen FROM {table}{filter_sql}"
     );
-    let statement = tx.prepare_cached(&sql).await.map_err(store_error)?;
-    let n: i64 = tx
-        .query_one(&statement, &conditions.refs())
-        .await
-        .map_err(store_error)?
-        .get(0);
-    Ok(n.max(0).unsigned_abs())
+    if let Some(kept) = kept {
+        // Both bounds are parameters, so even a generic plan estimates a narrow range
+        // and walks the index of the column.
+        let from = conditions.add(param(kept.upto));
+        let to = conditions.add(param(i64::MAX));
+        sql.push_str(if filter_sql.is_empty() {
+            " WHERE "
+        } else {
+            " AND "
+        });
+        sql.push_str(&format!(
+            "{column} >= {from}::bigint AND {column} <= {to}::bigint"
+        ));
+    }
+    sql
 }
 
-/// A stored row as a [`Message`]; a row that does not decode is `Internal`.
-fn message_from_row(row: &Row) -> Result<Message, StoreError> {
+/// Keeps what a kept-count statement returned (`h`, `settled`) on top of `kept`, unless
+/// the snapshot was older than the entry's.
+fn keep(counts: &CountCache, key: CountKey, kept: Option<Counted>, h: i64, settled: i64) {
+    if kept.is_none_or(|k| h >= k.upto) {
+        counts.keep(
+            key,
+            Counted {
+                rows: kept.map_or(0, |k| k.rows) + settled.max(0).unsigned_abs(),
+                upto: h,
+            },
+        );
+    }
+}
+
+/// Appends `condition` to a `WHERE` clause (starting it if empty).
+fn and(sql: &mut String, condition: String) {
+    sql.push_str(if sql.is_empty() { " WHERE " } else { " AND " });
+    sql.push_str(&condition);
+}
+
+/// A stored row (its columns from `first` on) as a [`Message`]; a row that does not decode is `Internal`.
+fn message_from_row(row: &Row, first: usize) -> Result<Message, StoreError> {
     let text_at = |i: usize| -> Result<Option<String>, StoreError> {
-        row.try_get::<_, Option<String>>(i).map_err(store_error)
+        row.try_get::<_, Option<String>>(first + i)
+            .map_err(store_error)
     };
     let raw_id = text_at(0)?.unwrap_or_default();
     let corrupt = |field| {
@@ -192,47 +277,74 @@ fn message_from_row(row: &Row) -> Result<Message, StoreError> {
     Ok(Message::new(message_id, from, to, ts, text))
 }
 
-/// The statistics inside `tx`: totals as sums over the per-sender counts, the top senders
-/// from their index, first and last `ts` from the `ts_key` index.
-pub(crate) async fn stats(tx: &Transaction<'_>) -> Result<Stats, StoreError> {
-    let totals = tx
-        .query_one(
-            "SELECT coalesce(sum(messages), 0)::bigint, count(*) FROM hookline_senders",
-            &[],
-        )
+/// The statistics in one statement (one round trip, one snapshot): the total and the
+/// sender count as kept counts (rows of `messages`, rows of `hookline_senders`; a sum
+/// over the per-sender rows would read every page of that much-updated table), the top
+/// senders from their index, first and last `ts` from the ends of the `ts_key` index. One
+/// row per top sender (at least one row).
+pub(crate) async fn stats(client: &Client, counts: &CountCache) -> Result<Stats, StoreError> {
+    let all = CountKey {
+        senders: false,
+        needle: None,
+        from: None,
+        since: None,
+    };
+    let senders = CountKey {
+        senders: true,
+        ..all.clone()
+    };
+    let (kept_all, kept_senders) = (counts.get(&all), counts.get(&senders));
+    let mut conditions = Conditions::default();
+    let top_at = conditions.add(param(TOP_SENDERS as i64));
+    let count_all = kept_count_sql("messages", "", kept_all, &mut conditions);
+    let count_senders = kept_count_sql("hookline_senders", "", kept_senders, &mut conditions);
+    let sql = format!(
+        "WITH m AS ({count_all}), s AS ({count_senders}) \
+         SELECT m.h, m.settled, m.seen, s.h, s.settled, s.seen, \
+           (SELECT ts FROM messages ORDER BY ts_key, ts LIMIT 1), \
+           (SELECT ts FROM messages ORDER BY ts_key DESC, ts DESC LIMIT 1), \
+           top.from_msisdn, top.messages \
+         FROM m CROSS JOIN s LEFT JOIN LATERAL (\
+           SELECT from_msisdn, messages FROM hookline_senders \
+           ORDER BY messages DESC, from_msisdn LIMIT {top_at}\
+         ) top ON true \
+         ORDER BY top.messages DESC, top.from_msisdn"
+    );
+    let statement = client.prepare_cached(&sql).await.map_err(store_error)?;
+    let rows = client
+        .query(&statement, &conditions.refs())
         .await
         .map_err(store_error)?;
-    let (total, senders): (i64, i64) = (totals.get(0), totals.get(1));
-    let top = tx
-        .query(
-            "SELECT from_msisdn, messages FROM hookline_senders
-             ORDER BY messages DESC, from_msisdn LIMIT $1",
-            &[&(TOP_SENDERS as i64)],
-        )
-        .await
-        .map_err(store_error)?
-        .iter()
-        .map(|row| SenderCount {
-            from: row.get(0),
-            count: row.get::<_, i64>(1).max(0).unsigned_abs(),
-        })
-        .collect();
-    let edge = |order: &'static str| async move {
-        tx.query_opt(
-            &format!("SELECT ts FROM messages ORDER BY {order} LIMIT 1"),
-            &[],
-        )
-        .await
-        .map_err(store_error)
-        .map(|row| row.map(|r| r.get::<_, String>(0)))
+    let Some(first) = rows.first() else {
+        return Err(StoreError::internal(CorruptRow {
+            message_id: String::new(),
+            field: "stats",
+        }));
     };
-    let first = edge("ts_key, ts").await?;
-    let last = edge("ts_key DESC, ts DESC").await?;
+    let n = |i: usize| first.try_get::<_, i64>(i).map_err(store_error);
+    let (h, settled, seen) = (n(0)?, n(1)?, n(2)?);
+    let (senders_h, senders_settled, senders_seen) = (n(3)?, n(4)?, n(5)?);
+    let count = |n: i64| n.max(0).unsigned_abs();
+    let total = kept_all.map_or(0, |k| k.rows) + count(seen);
+    let senders_count = kept_senders.map_or(0, |k| k.rows) + count(senders_seen);
+    keep(counts, all, kept_all, h, settled);
+    keep(counts, senders, kept_senders, senders_h, senders_settled);
+    let mut top = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let from: Option<String> = row.try_get(8).map_err(store_error)?;
+        if let Some(from) = from {
+            let n: i64 = row.try_get(9).map_err(store_error)?;
+            top.push(SenderCount {
+                from,
+                count: count(n),
+            });
+        }
+    }
     Ok(Stats {
-        total_messages: total.max(0).unsigned_abs(),
-        senders_count: senders.max(0).unsigned_abs(),
+        total_messages: total,
+        senders_count,
         messages_per_sender: top,
-        first_message_ts: first,
-        last_message_ts: last,
+        first_message_ts: first.try_get(6).map_err(store_error)?,
+        last_message_ts: first.try_get(7).map_err(store_error)?,
     })
 }
