@@ -53,10 +53,23 @@ pub(crate) struct Counted {
     pub(crate) upto: i64,
 }
 
-/// The kept counts of one store, shared by its readers.
+/// Where a deep `offset` starts: the row (`ts_key`, stored `message_id`) that `before`
+/// matching rows written by transactions below `upto` precede. Like a count, that stays
+/// true; a later read finds the row's position by adding the matching rows at or above
+/// `upto` that sort before it (an index range on `insert_xid`), and walks from the row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Anchor {
+    pub(crate) ts_key: String,
+    pub(crate) message_id: String,
+    pub(crate) before: u64,
+    pub(crate) upto: i64,
+}
+
+/// The kept counts and offset anchors of one store, shared by its readers.
 #[derive(Debug, Default)]
 pub(crate) struct CountCache {
     entries: Mutex<HashMap<CountKey, Counted>>,
+    anchors: Mutex<HashMap<(CountKey, u64), Anchor>>,
 }
 
 impl CountCache {
@@ -83,6 +96,35 @@ impl CountCache {
             entries.clear();
         }
         entries.insert(key, counted);
+    }
+}
+
+impl CountCache {
+    /// The anchor kept for the page at `offset` of `key`'s filter, if any.
+    pub(crate) fn anchor(&self, key: &CountKey, offset: u64) -> Option<Anchor> {
+        let anchors = self.anchors.lock().ok()?;
+        anchors.get(&(key.clone(), offset)).cloned()
+    }
+
+    /// Records an anchor, unless a newer one is kept or the key is too long.
+    pub(crate) fn keep_anchor(&self, key: CountKey, offset: u64, anchor: Anchor) {
+        let len = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        if len(&key.needle) + len(&key.from) + len(&key.since) + anchor.message_id.len()
+            > MAX_KEY_BYTES * 5
+        {
+            return;
+        }
+        let Ok(mut anchors) = self.anchors.lock() else {
+            return;
+        };
+        let at = (key, offset);
+        if anchors.get(&at).is_some_and(|a| a.upto >= anchor.upto) {
+            return;
+        }
+        if anchors.len() >= CAPACITY && !anchors.contains_key(&at) {
+            anchors.clear();
+        }
+        anchors.insert(at, anchor);
     }
 }
 
