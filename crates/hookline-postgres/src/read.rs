@@ -348,7 +348,8 @@ async fn find_anchor(
 /// A deep offset from its kept anchor: the anchor's position now is `before` plus the
 /// visible rows at or above `upto` that sort before it; the page is the walk from the
 /// anchor over the rest. `None` when more rows were written before the anchor than its
-/// slack (the anchor is then past the offset).
+/// slack (the anchor is then past the offset; the walk's `OFFSET`, evaluated even when
+/// the page is not read, is kept at 0 or more).
 async fn from_anchor(
     client: &Client,
     counts: &CountCache,
@@ -393,7 +394,7 @@ async fn from_anchor(
                AS settled, count(*) AS newer FROM messages{newer_sql}), \
          p AS (SELECT {PAGE_COLUMNS} FROM messages{page_sql} ORDER BY ts_key, message_id \
                LIMIT {limit_at} \
-               OFFSET {offset_at}::bigint - {before_at}::bigint - (SELECT newer FROM n)) \
+               OFFSET greatest(0, {offset_at}::bigint - {before_at}::bigint - (SELECT newer FROM n))) \
          SELECT c.h, c.settled, c.seen, n.h, n.settled, n.newer, p.* \
          FROM c CROSS JOIN n LEFT JOIN p ON true ORDER BY p.ts_key, p.message_id",
         count = shape.count_sql
