@@ -455,6 +455,15 @@ fn kept_count_sql(
         sql.push_str(&format!(
             "{column} >= {from}::bigint AND {column} <= {to}::bigint"
         ));
+        if table != "messages" {
+            // `first_xid` has no index (every insert updates a sender's row, and one
+            // more index entry each is not worth it): a sender created at or above
+            // `upto` sent a message written at or above it, so look only at those.
+            sql.push_str(&format!(
+                " AND from_msisdn IN (SELECT from_msisdn FROM messages \
+                 WHERE insert_xid >= {from}::bigint AND insert_xid <= {to}::bigint)"
+            ));
+        }
     }
     sql
 }

@@ -10,7 +10,8 @@
 //! - version 3: `insert_xid`, the transaction that wrote each row (`pg_current_xact_id()`,
 //!   by default, so no statement names it), and its index; likewise `first_xid` of
 //!   `hookline_senders` (the transaction that created the sender's row; an update keeps
-//!   it): what the kept counts of `counts.rs` bring up to date. Rows written before get 0
+//!   it; not indexed — the newer senders are found through the newer messages): what the
+//!   kept counts of `counts.rs` bring up to date. Rows written before get 0
 //!   (all long finished), so adding the columns rewrites nothing.
 //!
 //! Each version is applied in its own transaction that first takes
@@ -71,8 +72,7 @@ ALTER TABLE messages ADD COLUMN insert_xid BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE messages ALTER COLUMN insert_xid SET DEFAULT pg_current_xact_id()::text::bigint;
 CREATE INDEX messages_by_insert_xid ON messages (insert_xid);
 ALTER TABLE hookline_senders ADD COLUMN first_xid BIGINT NOT NULL DEFAULT 0;
-ALTER TABLE hookline_senders ALTER COLUMN first_xid SET DEFAULT pg_current_xact_id()::text::bigint;
-CREATE INDEX hookline_senders_by_first_xid ON hookline_senders (first_xid);";
+ALTER TABLE hookline_senders ALTER COLUMN first_xid SET DEFAULT pg_current_xact_id()::text::bigint;";
 
 /// Brings the database (the first schema of the connection's `search_path`) to
 /// [`SCHEMA_VERSION`]. Idempotent; safe to run from any number of processes at once.
