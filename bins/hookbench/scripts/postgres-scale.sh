@@ -42,7 +42,8 @@ psql() { "$HOOKLINE_TEST_POSTGRES_BIN/psql" "$HOOKLINE_TEST_POSTGRES_URL" -qAt "
 count_rows() { "$HOOKLINE_TEST_POSTGRES_BIN/psql" "$base_url/$1" -qAt -c 'SELECT count(*) FROM messages'; }
 fresh_db() { psql -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null; echo "$base_url/$1"; }
 
-# start_replica URL NAME: a release hookline on URL; prints its base URL.
+# start_replica URL NAME: a release hookline on URL; sets `replica` to its base URL. Not
+# called in a subshell, so its pid reaches `pids` and the cleanup stops it.
 start_replica() {
   local url="$1" name="$2" port
   port="$(free_port)"
@@ -54,13 +55,14 @@ start_replica() {
     sleep 0.2
   done
   curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null || die "$name never became ready: $(tail -n 3 "$work/$name.log")"
-  echo "http://127.0.0.1:$port"
+  replica="http://127.0.0.1:$port"
 }
 
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
 step "ingest, one replica, 64 connections, ${SECONDS_EACH}s, empty database"
-one="$(start_replica "$(fresh_db bench_one)" one)"
+start_replica "$(fresh_db bench_one)" one
+one="$replica"
 "$release/hookbench" load --url "$one" --secret "$SECRET" -c 64 -d "${SECONDS_EACH}s" --json >"$work/one.json"
 python3 - "$work/one.json" <<'PY'
 import json, sys
@@ -71,7 +73,10 @@ PY
 step "ingest, three replicas on one database, 3 x 22 connections, ${SECONDS_EACH}s, empty database"
 url3="$(fresh_db bench_three)"
 replicas=()
-for i in 1 2 3; do replicas+=("$(start_replica "$url3" "three-$i")"); done
+for i in 1 2 3; do
+  start_replica "$url3" "three-$i"
+  replicas+=("$replica")
+done
 load_pids=()
 for i in 0 1 2; do
   "$release/hookbench" load --url "${replicas[$i]}" --secret "$SECRET" -c 22 -d "${SECONDS_EACH}s" \
@@ -106,7 +111,8 @@ dest_rows="$(count_rows bench_big)"
 ok "rows: SQLite $source_rows, PostgreSQL $dest_rows"
 
 step "reads at $dest_rows rows, one replica, p50 at 8 connections, ${READ_SECONDS}s each, as ratios to /health/live"
-big="$(start_replica "$url_big" big)"
+start_replica "$url_big" big
+big="$replica"
 cursor="$(curl -sf "$big/messages?since=2025-07-01T00:00:00Z&limit=100" | field "['next_cursor']")"
 sender="$(curl -sf "$big/stats" | field "['messages_per_sender'][0]['from']")"
 sender="${sender/+/%2B}"

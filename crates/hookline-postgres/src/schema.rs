@@ -6,7 +6,13 @@
 //!   `hookline_senders`, the per-sender counts `/stats` reads;
 //! - version 2: the trigram index of `text_folded` for `q`, when the `pg_trgm` extension
 //!   exists or can be created (it is a *trusted* extension since PostgreSQL 13, so a
-//!   database owner may create it); without it `q` scans, and the version is still 2.
+//!   database owner may create it); without it `q` scans, and the version is still 2;
+//! - version 3: `insert_xid`, the transaction that wrote each row (`pg_current_xact_id()`,
+//!   by default, so no statement names it), and its index; likewise `first_xid` of
+//!   `hookline_senders` (the transaction that created the sender's row; an update keeps
+//!   it; not indexed — the newer senders are found through the newer messages): what the
+//!   kept counts of `counts.rs` bring up to date. Rows written before get 0
+//!   (all long finished), so adding the columns rewrites nothing.
 //!
 //! Each version is applied in its own transaction that first takes
 //! `pg_advisory_xact_lock(HOOKLINE, hashtext(current_schema()))`, then reads
@@ -27,7 +33,7 @@ use hookline_store::StoreError;
 use crate::error::{SchemaTooNew, store_error};
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 
 /// `classid` of the migration advisory lock: "hkln".
 const LOCK_CLASS: i32 = 0x686b_6c6e;
@@ -59,6 +65,14 @@ CREATE TABLE hookline_senders (
     messages    BIGINT NOT NULL
 );
 CREATE INDEX hookline_senders_by_count ON hookline_senders (messages DESC, from_msisdn);"#;
+
+/// Version 3: who wrote each row, for the kept counts (`counts.rs`).
+const V3: &str = "
+ALTER TABLE messages ADD COLUMN insert_xid BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE messages ALTER COLUMN insert_xid SET DEFAULT pg_current_xact_id()::text::bigint;
+CREATE INDEX messages_by_insert_xid ON messages (insert_xid);
+ALTER TABLE hookline_senders ADD COLUMN first_xid BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE hookline_senders ALTER COLUMN first_xid SET DEFAULT pg_current_xact_id()::text::bigint;";
 
 /// Brings the database (the first schema of the connection's `search_path`) to
 /// [`SCHEMA_VERSION`]. Idempotent; safe to run from any number of processes at once.
@@ -100,7 +114,8 @@ pub(crate) async fn migrate(client: &mut Client) -> Result<(), StoreError> {
         }
         match version {
             1 => tx.batch_execute(V1).await.map_err(store_error)?,
-            _ => trigram_index(&mut tx).await?,
+            2 => trigram_index(&mut tx).await?,
+            _ => tx.batch_execute(V3).await.map_err(store_error)?,
         }
         tx.execute(
             "UPDATE hookline_schema_version SET version = $1 WHERE id = 1",
