@@ -48,8 +48,9 @@ allowed_internal() {
     hookline-store-conformance) echo "hookline-domain hookline-query hookline-store" ;;
     hookline-sqlite) echo "hookline-domain hookline-query hookline-store" ;;
     hookline-postgres) echo "hookline-domain hookline-query hookline-store" ;;
+    hookline-backend) echo "hookline-store hookline-sqlite hookline-postgres" ;;
     # `hookctl copy` opens stores through MessageStore; it names no SQL crate itself.
-    hookctl) echo "hookline-domain hookline-signature hookline-query hookline-store hookline-sqlite hookline-postgres" ;;
+    hookctl) echo "hookline-domain hookline-signature hookline-query hookline-store hookline-backend" ;;
     *) echo "*" ;;
   esac
 }

@@ -21,9 +21,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use hookline_postgres::{PostgresConfig, PostgresStore};
+use hookline_backend::{Backend, Database};
 use hookline_query::{Cursor, Filter, ListQuery, MAX_LIMIT};
-use hookline_sqlite::{Location, SqliteConfig, SqliteStore};
 use hookline_store::{Inserted, MessageStore};
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::task::JoinSet;
@@ -51,50 +50,13 @@ pub struct CopyArgs {
     quiet: bool,
 }
 
-/// A store opened from a URL, with what its shutdown needs.
-enum Opened {
-    Sqlite(Arc<SqliteStore>),
-    Postgres(Arc<PostgresStore>),
-}
-
-impl Opened {
-    fn open(url: &str, flag: &'static str) -> Result<Self, CliError> {
-        let bad = |reason: String| CliError::BadStore { flag, reason };
-        let (scheme, rest) = url
-            .split_once(':')
-            .ok_or_else(|| bad("no scheme".to_owned()))?;
-        if scheme.eq_ignore_ascii_case("postgres") || scheme.eq_ignore_ascii_case("postgresql") {
-            let config = PostgresConfig::from_url(url).map_err(|e| bad(e.to_string()))?;
-            let store = PostgresStore::open(&config).map_err(|e| bad(e.to_string()))?;
-            return Ok(Self::Postgres(Arc::new(store)));
-        }
-        if !scheme.eq_ignore_ascii_case("sqlite") {
-            return Err(bad(format!("unsupported scheme {scheme:?}")));
-        }
-        let path = rest
-            .strip_prefix("///")
-            .filter(|p| !p.is_empty())
-            .ok_or_else(|| bad("expected sqlite:///path".to_owned()))?;
-        let store = SqliteStore::open(SqliteConfig {
-            location: Location::File(path.into()),
-            ..SqliteConfig::default()
-        })
-        .map_err(|e| bad(e.to_string()))?;
-        Ok(Self::Sqlite(Arc::new(store)))
-    }
-
-    fn store(&self) -> Arc<dyn MessageStore> {
-        match self {
-            Self::Sqlite(s) => s.clone(),
-            Self::Postgres(s) => s.clone(),
-        }
-    }
-
-    fn shutdown(&self) {
-        match self {
-            Self::Sqlite(s) => s.shutdown(),
-            Self::Postgres(s) => s.close(),
-        }
+/// Opens the store a `--from`/`--to` URL names, the way the server opens `DATABASE_URL`.
+/// An in-memory database is refused: it would hold nothing, or be lost.
+fn open(url: &str, flag: &'static str) -> Result<Backend, CliError> {
+    let bad = |reason: String| CliError::BadStore { flag, reason };
+    match Database::parse(url).map_err(|e| bad(e.to_string()))? {
+        Database::Memory => Err(bad("an in-memory database cannot be copied".to_owned())),
+        database => Backend::open(&database).map_err(|e| bad(e.to_string())),
     }
 }
 
@@ -105,8 +67,8 @@ pub fn run(args: &CopyArgs) -> Result<ExitCode, CliError> {
         .enable_all()
         .build()
         .map_err(CliError::Runtime)?;
-    let from = Opened::open(&args.from, "--from")?;
-    let to = Opened::open(&args.to, "--to")?;
+    let from = open(&args.from, "--from")?;
+    let to = open(&args.to, "--to")?;
     let result = runtime.block_on(copy(args, from.store(), to.store()));
     from.shutdown();
     to.shutdown();

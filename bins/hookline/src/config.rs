@@ -8,11 +8,8 @@
 //! variable holding non-UTF-8 bytes must not stop the server.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
-use std::path::PathBuf;
 
-use hookline_postgres::PostgresConfig;
 use hookline_signature::{SecretString, SignatureError, TokenSet, Verifier};
 use serde::Deserialize;
 
@@ -62,27 +59,9 @@ pub struct Settings {
     pub port: u16,
 }
 
-/// Where the database lives, from `DATABASE_URL`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DatabaseLocation {
-    /// A database file; relative paths are relative to the working directory.
-    File(PathBuf),
-    /// A throw-away in-memory database (`sqlite::memory:`).
-    Memory,
-    /// A PostgreSQL database (`postgres://…` or `postgresql://…`), which any number of
-    /// replicas may share. Its `Display` and `Debug` never show the password.
-    Postgres(Box<PostgresConfig>),
-}
-
-impl fmt::Display for DatabaseLocation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::File(path) => write!(f, "{}", path.display()),
-            Self::Memory => f.write_str(":memory:"),
-            Self::Postgres(config) => write!(f, "{config}"),
-        }
-    }
-}
+/// Where the database lives, from `DATABASE_URL` (parsed by `hookline-backend`, which
+/// `hookctl copy` shares).
+pub use hookline_backend::Database as DatabaseLocation;
 
 /// The `LOG_LEVEL` setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -353,30 +332,9 @@ fn shorten(value: &str) -> String {
 /// [`ConfigError::DatabaseUrl`] for any other scheme, an empty path or a PostgreSQL URL
 /// that does not parse.
 pub fn parse_database_url(url: &str) -> Result<DatabaseLocation, ConfigError> {
-    let url = url.trim();
-    let error = |reason: &str| ConfigError::DatabaseUrl {
-        reason: reason.to_owned(),
-    };
-    let Some((scheme, rest)) = url.split_once(':') else {
-        return Err(error("no scheme"));
-    };
-    if scheme.eq_ignore_ascii_case("postgres") || scheme.eq_ignore_ascii_case("postgresql") {
-        return PostgresConfig::from_url(url)
-            .map(|config| DatabaseLocation::Postgres(Box::new(config)))
-            .map_err(|e| error(&e.to_string()));
-    }
-    if !scheme.eq_ignore_ascii_case("sqlite") {
-        let scheme: String = scheme.chars().take(32).collect();
-        return Err(error(&format!("unsupported scheme {scheme:?}")));
-    }
-    match rest {
-        ":memory:" | "//" | "///:memory:" => Ok(DatabaseLocation::Memory),
-        _ => match rest.strip_prefix("///") {
-            Some("") => Err(error("the path is empty")),
-            Some(path) => Ok(DatabaseLocation::File(PathBuf::from(path))),
-            None => Err(error("expected three slashes after \"sqlite:\"")),
-        },
-    }
+    DatabaseLocation::parse(url).map_err(|e| ConfigError::DatabaseUrl {
+        reason: e.to_string(),
+    })
 }
 
 #[cfg(test)]

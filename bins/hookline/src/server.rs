@@ -10,21 +10,19 @@
 //! signal handling is disabled because it treats SIGINT as a *forced* stop.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::KeepAlive;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
-use hookline_postgres::{PostgresError, PostgresStore};
-use hookline_sqlite::{Location, SqliteConfig, SqliteError, SqliteStore};
+use hookline_backend::{Backend, OpenError};
 use hookline_store::MessageStore;
 use metrics_exporter_prometheus::PrometheusHandle;
 use slog::{Logger, info, warn};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
-use crate::config::{DatabaseLocation, Settings};
+use crate::config::Settings;
 use crate::middleware;
 use crate::openapi;
 use crate::routes::{self, AppState};
@@ -41,12 +39,10 @@ pub const KEEP_ALIVE: Duration = Duration::from_secs(5);
 /// Why the server could not start or stopped abnormally.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    /// The database named by `DATABASE_URL` could not be opened or migrated.
+    /// The database named by `DATABASE_URL` could not be opened or migrated (for
+    /// PostgreSQL: the pool could not be built; nothing is connected at start-up).
     #[error("DATABASE_URL: {0}")]
-    Database(#[from] SqliteError),
-    /// The PostgreSQL pool could not be built (nothing is connected at start-up).
-    #[error("DATABASE_URL: {0}")]
-    Postgres(#[from] PostgresError),
+    Database(#[from] OpenError),
     /// `HOST`/`PORT` could not be bound.
     #[error("HOST/PORT: cannot listen on {addrs}: {source}")]
     Bind {
@@ -67,7 +63,7 @@ impl ServerError {
     /// The environment variable to blame, if any.
     pub fn variable(&self) -> Option<&'static str> {
         match self {
-            Self::Database(_) | Self::Postgres(_) => Some("DATABASE_URL"),
+            Self::Database(_) => Some("DATABASE_URL"),
             Self::Bind { .. } => Some("PORT"),
             Self::Signals(_) | Self::Serve(_) => None,
         }
@@ -91,46 +87,6 @@ pub struct Application {
     store: Backend,
     log: Logger,
     summary: Summary,
-}
-
-/// The store chosen by `DATABASE_URL`, kept for what only the concrete store does: its
-/// shutdown (SQLite commits what is queued and stops its writer; PostgreSQL closes its pool).
-#[derive(Clone)]
-enum Backend {
-    Sqlite(Arc<SqliteStore>),
-    Postgres(Arc<PostgresStore>),
-}
-
-impl Backend {
-    fn open(database: &DatabaseLocation) -> Result<Self, ServerError> {
-        let sqlite = |location| -> Result<Self, ServerError> {
-            Ok(Self::Sqlite(Arc::new(SqliteStore::open(SqliteConfig {
-                location,
-                ..SqliteConfig::default()
-            })?)))
-        };
-        match database {
-            DatabaseLocation::File(path) => sqlite(Location::File(path.clone())),
-            DatabaseLocation::Memory => sqlite(Location::Memory),
-            DatabaseLocation::Postgres(config) => {
-                Ok(Self::Postgres(Arc::new(PostgresStore::open(config)?)))
-            }
-        }
-    }
-
-    fn store(&self) -> Arc<dyn MessageStore> {
-        match self {
-            Self::Sqlite(store) => store.clone(),
-            Self::Postgres(store) => store.clone(),
-        }
-    }
-
-    fn shutdown(&self) {
-        match self {
-            Self::Sqlite(store) => store.shutdown(),
-            Self::Postgres(store) => store.close(),
-        }
-    }
 }
 
 impl Application {

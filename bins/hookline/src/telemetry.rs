@@ -285,10 +285,7 @@ mod cause_chain_tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("app.db");
         std::fs::write(&path, [0x5a_u8; 4096]).unwrap();
-        let opened = hookline_sqlite::SqliteStore::open(hookline_sqlite::SqliteConfig {
-            location: hookline_sqlite::Location::File(path),
-            ..hookline_sqlite::SqliteConfig::default()
-        });
+        let opened = hookline_backend::Backend::open(&hookline_backend::Database::File(path));
         let Err(e) = opened.map(|_| ()) else {
             panic!("a file of garbage opened as a database");
         };
