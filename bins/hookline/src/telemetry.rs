@@ -172,6 +172,10 @@ pub fn init_metrics() -> Result<PrometheusHandle, MetricsError> {
             &instruments::DURATION_BUCKETS_SECONDS,
         )?
         .set_buckets_for_metric(
+            Matcher::Full(instruments::INDEX_DURATION_SECONDS.to_owned()),
+            &instruments::DURATION_BUCKETS_SECONDS,
+        )?
+        .set_buckets_for_metric(
             Matcher::Full(instruments::COMMIT_GROUP_SIZE.to_owned()),
             &instruments::GROUP_SIZE_BUCKETS,
         )?

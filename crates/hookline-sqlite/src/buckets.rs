@@ -6,6 +6,7 @@
 
 use rusqlite::{Connection, params};
 
+use crate::tail::TailView;
 use crate::totals::{StoredCount, count_rest_of_minute};
 
 /// The `ts_key` prefixes of the bucket counts a key falls in.
@@ -38,13 +39,14 @@ const ABOVE_ALL_KEYS: &str = "~";
 /// than one minute's rows. The bound `~` means "past the end".
 pub(crate) fn seek_by_buckets(
     conn: &Connection,
+    view: &TailView<'_>,
     since: Option<&str>,
     mut offset: u64,
 ) -> rusqlite::Result<(String, u64)> {
     let mut after_day = "";
     if let Some(since) = since {
         let b = Buckets::of(since);
-        let in_minute = count_rest_of_minute(conn, since, b.minute)?;
+        let in_minute = count_rest_of_minute(conn, view, since, b.minute)?;
         if offset < in_minute {
             return Ok((since.to_owned(), offset));
         }

@@ -11,11 +11,17 @@ use crate::{Location, SqliteError};
 /// Distinguishes in-memory databases of one process.
 static MEMORY_DATABASES: AtomicU64 = AtomicU64::new(0);
 
+/// What the index file's name adds to the database's: `data/app.db` keeps its indexes in
+/// `data/app.db.index` (and that file's `-wal` and `-shm`).
+pub const INDEX_SUFFIX: &str = ".index";
+
 /// How every connection is opened: what to open, with which flags, and how to set it up.
 #[derive(Clone)]
 pub(crate) struct Target {
     /// Path or URI handed to SQLite.
     pub(crate) uri: String,
+    /// Path or URI of the index file (see `index.rs`), next to the database.
+    pub(crate) index_uri: String,
     /// Human name for errors.
     pub(crate) name: String,
     pub(crate) memory: bool,
@@ -36,6 +42,7 @@ impl Target {
                 }
                 let name = path.display().to_string();
                 Ok(Self {
+                    index_uri: format!("{name}{INDEX_SUFFIX}"),
                     uri: name.clone(),
                     name,
                     memory: false,
@@ -47,6 +54,7 @@ impl Target {
                 let name = format!("/hookline-mem-{}-{n}", std::process::id());
                 Ok(Self {
                     uri: format!("file:{name}?vfs=memdb"),
+                    index_uri: format!("file:{name}{INDEX_SUFFIX}?vfs=memdb"),
                     name: format!(":memory: ({name})"),
                     memory: true,
                     busy_timeout,
@@ -107,9 +115,33 @@ impl Target {
         Ok(Some(conn))
     }
 
-    /// A reader: the same file, refusing writes.
+    /// The indexer's connection: the index file as `main` (created if missing, WAL,
+    /// `synchronous = NORMAL`: everything in it can be rebuilt from the database), with the
+    /// database attached as `data` for reading the rows to index.
+    pub(crate) fn open_indexer(&self) -> rusqlite::Result<Connection> {
+        let conn = Connection::open_with_flags(
+            &self.index_uri,
+            self.flags() | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_URI,
+        )?;
+        self.configure(&conn)?;
+        let journal = if self.memory { "MEMORY" } else { "WAL" };
+        let _: String = conn.query_row(&format!("PRAGMA journal_mode = {journal}"), [], |r| {
+            r.get(0)
+        })?;
+        conn.execute_batch(
+            "PRAGMA synchronous = NORMAL;
+             PRAGMA cache_size = -16384;
+             PRAGMA journal_size_limit = 67108864;",
+        )?;
+        conn.execute("ATTACH DATABASE ?1 AS data", [&self.uri])?;
+        conn.set_prepared_statement_cache_capacity(16);
+        Ok(conn)
+    }
+
+    /// A reader: the same file, refusing writes, with the index file attached as `ix`.
     pub(crate) fn open_reader(&self, conn: &Connection) -> rusqlite::Result<()> {
         self.configure(conn)?;
+        conn.execute("ATTACH DATABASE ?1 AS ix", [&self.index_uri])?;
         conn.execute_batch(
             "PRAGMA query_only = ON;
              PRAGMA cache_size = -8192;",

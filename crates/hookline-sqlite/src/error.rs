@@ -132,6 +132,9 @@ pub(crate) enum Closed {
     /// The writer thread ended unexpectedly.
     #[error("the database writer thread is gone")]
     WriterGone,
+    /// The indexer thread ended unexpectedly.
+    #[error("the index writer thread is gone")]
+    IndexerGone,
     /// A lock was poisoned by a panicking thread.
     #[error("a store lock was poisoned")]
     Poisoned,

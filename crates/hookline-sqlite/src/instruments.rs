@@ -17,7 +17,11 @@ pub const COMMIT_GROUP_SIZE: &str = "hookline_sqlite_commit_group_size";
 /// Histogram: seconds per passive WAL checkpoint run by the checkpointer thread.
 pub const CHECKPOINT_DURATION_SECONDS: &str = "hookline_sqlite_checkpoint_duration_seconds";
 
-/// Bucket bounds for [`COMMIT_DURATION_SECONDS`] and [`CHECKPOINT_DURATION_SECONDS`]:
+/// Histogram: seconds per catch-up of the list and full-text indexes (the writer indexing
+/// the rows above the watermark in one transaction, between two group commits).
+pub const INDEX_DURATION_SECONDS: &str = "hookline_sqlite_index_duration_seconds";
+
+/// Bucket bounds for [`COMMIT_DURATION_SECONDS`], [`INDEX_DURATION_SECONDS`] and [`CHECKPOINT_DURATION_SECONDS`]:
 /// 0.25 ms to 4 s, doubling (a commit normally takes 0.5–5 ms).
 pub const DURATION_BUCKETS_SECONDS: [f64; 15] = [
     0.000_25, 0.000_5, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024,
@@ -45,6 +49,11 @@ pub fn describe() {
         metrics::Unit::Seconds,
         "SQLite passive WAL checkpoints run by the checkpointer thread"
     );
+    metrics::describe_histogram!(
+        INDEX_DURATION_SECONDS,
+        metrics::Unit::Seconds,
+        "SQLite index catch-ups: rows above the watermark added to the list and q indexes"
+    );
 }
 
 /// One group commit: how long it took, how many messages it carried, whether it committed.
@@ -57,4 +66,9 @@ pub(crate) fn record_commit(took: Duration, messages: usize, committed: bool) {
 /// One passive checkpoint.
 pub(crate) fn record_checkpoint(took: Duration) {
     metrics::histogram!(CHECKPOINT_DURATION_SECONDS).record(took.as_secs_f64());
+}
+
+/// One index catch-up.
+pub(crate) fn record_index(took: Duration) {
+    metrics::histogram!(INDEX_DURATION_SECONDS).record(took.as_secs_f64());
 }

@@ -145,6 +145,7 @@ mod buckets;
 mod connection;
 mod counts;
 mod error;
+mod index;
 #[cfg(test)]
 mod inline_tests;
 pub mod instruments;
@@ -152,6 +153,7 @@ mod plan;
 mod read;
 mod schema;
 mod snapshot;
+mod tail;
 mod totals;
 mod writer;
 
@@ -168,6 +170,7 @@ use hookline_store::{Inserted, MessageStore, StoreError, async_trait};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::Connection;
 
+pub use connection::INDEX_SUFFIX;
 pub use error::SqliteError;
 pub use schema::SCHEMA_VERSION;
 
@@ -176,6 +179,7 @@ use crate::counts::CountCache;
 use crate::error::{BlockingCall, Closed, NoAnswer, store_error};
 use crate::plan::SampleCache;
 use crate::read::Effort;
+use crate::tail::Tail;
 use crate::writer::{Job, Outcomes, Reply};
 
 /// Where the database lives.
@@ -203,6 +207,15 @@ pub struct SqliteConfig {
     /// is idle, under an instruction budget) before falling back to the blocking pool.
     /// On by default; off sends every read to the blocking pool.
     pub inline_reads: bool,
+    /// The most rows committed but not yet in the index file (the tail, answered from
+    /// memory; see the crate docs) before inserts wait for the indexer. Default 50,000.
+    pub max_tail: usize,
+    /// Rows the indexer lets wait while more keep coming, to index them in one batch.
+    /// Default 4,000.
+    pub index_batch: usize,
+    /// How long the indexer lets fewer than [`index_batch`](Self::index_batch) rows wait.
+    /// Default 200 ms.
+    pub index_idle: Duration,
 }
 
 impl Default for SqliteConfig {
@@ -214,9 +227,15 @@ impl Default for SqliteConfig {
             max_batch: 256,
             readers: 4,
             inline_reads: true,
+            max_tail: DEFAULT_MAX_TAIL,
+            index_batch: index::MIN_STEP,
+            index_idle: index::IDLE_AFTER,
         }
     }
 }
+
+/// [`SqliteConfig::max_tail`] by default.
+pub const DEFAULT_MAX_TAIL: usize = 50_000;
 
 impl SqliteConfig {
     /// The default configuration for a database file at `path`.
@@ -239,6 +258,7 @@ struct Inner {
     name: String,
     jobs: RwLock<Option<Sender<Job>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    indexer: Mutex<Option<JoinHandle<()>>>,
     readers: r2d2::Pool<SqliteConnectionManager>,
     closed: AtomicBool,
     /// Set by the writer while group commits fail; readiness then probes with a real write.
@@ -250,6 +270,8 @@ struct Inner {
     counts: CountCache,
     /// The sample that plans trigram queries (see `plan.rs`).
     samples: SampleCache,
+    /// Rows not in the list indexes yet (see `tail.rs`).
+    tail: Arc<Tail>,
     /// [`SqliteConfig::inline_reads`].
     inline_reads: bool,
 }
@@ -300,6 +322,11 @@ impl SqliteStore {
         let migrated = conn;
         let conn = target.open_writer().map_err(cannot_open)?;
         drop(migrated);
+        let max_tail = i64::try_from(config.max_tail).unwrap_or(i64::MAX);
+        let indexer_conn = target.open_indexer().map_err(cannot_open)?;
+        index::open(&indexer_conn, max_tail).map_err(cannot_open)?;
+        let tail = Arc::new(Tail::default());
+        tail::load(&indexer_conn, &tail).map_err(cannot_open)?;
 
         let reader_target = target.clone();
         let manager = SqliteConnectionManager::file(&target.uri)
@@ -325,14 +352,34 @@ impl SqliteStore {
             .map(writer::Checkpointer::start)
             .transpose()
             .map_err(|cause| SqliteError::CannotStartWriter { cause })?;
+        let (nudge, nudges) = mpsc::sync_channel(1);
+        let indexer = index::Indexer {
+            conn: indexer_conn,
+            nudges,
+            tail: Arc::clone(&tail),
+            batch: config.index_batch,
+            idle: config.index_idle,
+            max_tail,
+        };
+        let indexer = std::thread::Builder::new()
+            .name("hookline-index".to_owned())
+            .spawn(move || indexer.run())
+            .map_err(|cause| SqliteError::CannotStartWriter { cause })?;
         let (jobs, queue) = mpsc::channel();
-        let max_batch = config.max_batch;
         let write_failing = Arc::new(AtomicBool::new(false));
-        let failing = Arc::clone(&write_failing);
+        let work = writer::Writer {
+            max_batch: config.max_batch,
+            max_tail,
+            busy_timeout: config.busy_timeout,
+            checkpointer,
+            write_failing: Arc::clone(&write_failing),
+            tail: Arc::clone(&tail),
+            indexer: nudge,
+        };
         // Thread names stay within Linux's 15 characters, so `top -H` and `perf` tell them apart.
         let writer = std::thread::Builder::new()
             .name("hookline-writer".to_owned())
-            .spawn(move || writer::run(conn, queue, max_batch, checkpointer, failing))
+            .spawn(move || writer::run(conn, queue, work))
             .map_err(|cause| SqliteError::CannotStartWriter { cause })?;
 
         let folder = match &config.location {
@@ -353,6 +400,7 @@ impl SqliteStore {
                 name: target.name,
                 jobs: RwLock::new(Some(jobs)),
                 writer: Mutex::new(Some(writer)),
+                indexer: Mutex::new(Some(indexer)),
                 readers,
                 closed: AtomicBool::new(false),
                 write_failing,
@@ -360,6 +408,7 @@ impl SqliteStore {
                 counts: CountCache::default(),
                 samples: SampleCache::default(),
                 inline_reads: config.inline_reads,
+                tail,
             }),
         })
     }
@@ -411,6 +460,14 @@ impl Inner {
             Err(poisoned) => drop(poisoned.into_inner().take()),
         }
         let handle = match self.writer.lock() {
+            Ok(mut w) => w.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        if let Some(handle) = handle {
+            let _ = handle.join();
+        }
+        // The writer is gone, so the indexer has its last rows; it stops once they are in.
+        let handle = match self.indexer.lock() {
             Ok(mut w) => w.take(),
             Err(poisoned) => poisoned.into_inner().take(),
         };
@@ -486,15 +543,31 @@ impl Inner {
     /// [`MessageStore::list`] on a cheap path: `None` unless it could be answered inline.
     fn list_inline(&self, query: &ListQuery) -> Option<Result<Page<Message>, StoreError>> {
         self.read_inline(|conn| {
-            read::list(conn, query, &self.counts, &self.samples, Effort::Bounded)
+            read::list(
+                conn,
+                &self.tail,
+                query,
+                &self.counts,
+                &self.samples,
+                Effort::Bounded,
+            )
         })
         .and_then(Result::transpose)
     }
 
     /// [`MessageStore::list`], blocking.
     fn list(&self, query: &ListQuery) -> Result<Page<Message>, StoreError> {
-        self.read(|conn| read::list(conn, query, &self.counts, &self.samples, Effort::Any))?
-            .ok_or_else(|| StoreError::internal(NoAnswer))
+        self.read(|conn| {
+            read::list(
+                conn,
+                &self.tail,
+                query,
+                &self.counts,
+                &self.samples,
+                Effort::Any,
+            )
+        })?
+        .ok_or_else(|| StoreError::internal(NoAnswer))
     }
 
     /// [`MessageStore::stats`] when a reader is idle: a few rows of the kept tables.
@@ -516,6 +589,13 @@ impl Inner {
         };
         if !writer_alive {
             return Err(StoreError::unavailable(Closed::WriterGone));
+        }
+        let indexer_alive = match self.indexer.lock() {
+            Ok(w) => w.as_ref().is_some_and(|h| !h.is_finished()),
+            Err(_) => false,
+        };
+        if !indexer_alive {
+            return Err(StoreError::unavailable(Closed::IndexerGone));
         }
         // Reads keep working on a full disk, so while commits fail only a write can tell
         // when the store may take messages again; once one succeeds the flag clears.

@@ -28,6 +28,11 @@
 //!   hour (sixty times fewer; a minute can still hold many rows on a service taking
 //!   thousands of messages a second). Migrating fills it from the rows, in the same
 //!   transaction.
+//! - version 6: the index file. The list indexes, the trigram index and its watermark
+//!   move out of this file into `app.db.index` (`index.rs`), written by an indexer thread
+//!   behind the writer, so a group commit writes the row, its `message_id` key and the
+//!   statistics and nothing else. Migrating drops them here; the index file is built from
+//!   the rows when the store opens (about a minute per million rows, once).
 //!
 //! Every migration runs inside one `BEGIN IMMEDIATE` transaction together with the
 //! `user_version` bump, so a crash mid-migration leaves the previous version intact, and
@@ -38,7 +43,7 @@ use hookline_query::fold_case;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// Why a migration failed.
 #[derive(Debug, thiserror::Error)]
@@ -139,6 +144,13 @@ CREATE TABLE hookline_minutes (
 INSERT INTO hookline_minutes (minute, messages)
     SELECT substr(ts_key, 1, 16), count(*) FROM messages GROUP BY 1;";
 
+/// The index file (see version 6 above): what moved there goes from here.
+const V6: &str = "
+DROP INDEX IF EXISTS messages_by_ts;
+DROP INDEX IF EXISTS messages_by_from;
+DROP TABLE IF EXISTS messages_fts;
+DROP TABLE IF EXISTS hookline_fts_watermark;";
+
 /// The instant sort key of a stored `ts`. Rows written by an original service are accepted
 /// with any RFC 3339 offset, since that is all the key needs.
 pub(crate) fn ts_key_of_stored(message_id: &str, ts: &str) -> Result<String, MigrationError> {
@@ -176,6 +188,9 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), MigrationError> {
     }
     if version < 5 {
         tx.execute_batch(V5)?;
+    }
+    if version < 6 {
+        tx.execute_batch(V6)?;
     }
     if version < SCHEMA_VERSION {
         tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;

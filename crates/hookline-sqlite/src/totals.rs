@@ -11,6 +11,7 @@ use crate::counts::{CountCache, CountKey, Counted, MAX_CATCH_UP_ROWS};
 use crate::error::CorruptCount;
 use crate::plan::{Planner, TextSearch};
 use crate::read::{Effort, MAX_BOUNDED_ROWS, Shape, TEXT_MATCHES};
+use crate::tail::{TailFilter, TailView};
 
 /// A count read from the database as a `u64`; a negative one is [`CorruptCount`] rather
 /// than a silent 0, which would show a wrong `total` or skip the wrong rows.
@@ -36,7 +37,7 @@ impl FromSql for StoredCount {
 /// Rows of `messages` above the full-text watermark (not yet in `messages_fts`, fewer
 /// than [`FTS_BATCH`](crate::writer::FTS_BATCH) of them, a rowid range) whose folded text
 /// contains `?2`.
-const ABOVE_WATERMARK: &str = "rowid > (SELECT upto FROM hookline_fts_watermark WHERE id = 1)
+const ABOVE_WATERMARK: &str = "rowid > (SELECT upto FROM ix.hookline_fts_watermark WHERE id = 1)
      AND instr(text_folded, ?2) > 0";
 
 /// Rows whose folded text contains the needle, asked of the trigram index as `search`
@@ -51,13 +52,13 @@ fn count_trigram(
     let StoredCount(n) = match (since, search.exact) {
         (None, true) => conn
             .prepare_cached(&format!(
-                "SELECT (SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?1)
+                "SELECT (SELECT count(*) FROM ix.messages_fts WHERE messages_fts MATCH ?1)
                       + (SELECT count(*) FROM messages WHERE {ABOVE_WATERMARK})"
             ))?
             .query_row([fts, needle], |r| r.get(0))?,
         (None, false) => conn
             .prepare_cached(&format!(
-                "SELECT (SELECT count(*) FROM messages_fts
+                "SELECT (SELECT count(*) FROM ix.messages_fts
                          CROSS JOIN messages AS c ON c.rowid = messages_fts.rowid
                          WHERE messages_fts MATCH ?1 AND instr(c.text_folded, ?2) > 0)
                       + (SELECT count(*) FROM messages WHERE {ABOVE_WATERMARK})"
@@ -86,13 +87,14 @@ fn count_trigram(
 /// or has more than [`MAX_BOUNDED_ROWS`] new rows to catch up with.
 pub(crate) fn count(
     conn: &Connection,
+    view: &TailView<'_>,
     shape: &Shape<'_>,
     search: Option<&Planner<'_>>,
     counts: &CountCache,
     effort: Effort,
 ) -> rusqlite::Result<Option<u64>> {
     let Some(needle) = shape.q else {
-        return count_uncached(conn, shape, search).map(Some);
+        return count_uncached(conn, view, shape, search).map(Some);
     };
     let last: i64 = conn
         .prepare_cached("SELECT coalesce(max(rowid), 0) FROM messages")?
@@ -112,7 +114,7 @@ pub(crate) fn count(
             kept.rows + count_after(conn, shape, kept.upto)?
         }
         _ if effort == Effort::Bounded => return Ok(None),
-        _ => count_uncached(conn, shape, search)?,
+        _ => count_uncached(conn, view, shape, search)?,
     };
     counts.keep(key, Counted { rows, upto: last });
     Ok(Some(rows))
@@ -146,6 +148,7 @@ fn count_after(conn: &Connection, shape: &Shape<'_>, upto: i64) -> rusqlite::Res
 /// [`count`] without the kept counts.
 fn count_uncached(
     conn: &Connection,
+    view: &TailView<'_>,
     shape: &Shape<'_>,
     search: Option<&Planner<'_>>,
 ) -> rusqlite::Result<u64> {
@@ -159,17 +162,37 @@ fn count_uncached(
                 "SELECT coalesce(sum(messages), 0) FROM hookline_senders WHERE from_msisdn = ?1",
             )?
             .query_row([from], |r| r.get(0))?,
-        (None, Some(since), None) => return count_since(conn, since),
+        (None, Some(since), None) => return count_since(conn, view, since),
+        (None, None, Some(needle)) => conn
+            // Every row, in the table (which holds the tail's rows too).
+            .prepare_cached("SELECT count(*) FROM messages WHERE instr(text_folded, ?1) > 0")?
+            .query_row([needle], |r| r.get(0))?,
         _ => {
-            let mut conds = Vec::new();
+            // The rows up to the watermark, in the index table of the shape's order
+            // (joined to the table for `q`), and the read's tail.
+            let mut conds = vec!["1".to_owned()];
             let mut args = Vec::new();
-            shape.conditions(&mut conds, &mut args);
+            shape.conditions_on("x.", "m.", &mut conds, &mut args);
+            let join = if shape.q.is_some() {
+                "CROSS JOIN messages AS m ON m.rowid = x.rid"
+            } else {
+                ""
+            };
             let sql = format!(
-                "SELECT count(*) FROM messages WHERE {}",
+                "SELECT count(*) FROM {} AS x {join} WHERE {}",
+                shape.index(),
                 conds.join(" AND ")
             );
-            conn.prepare_cached(&sql)?
-                .query_row(params_from_iter(args), |r| r.get(0))?
+            let StoredCount(indexed) = conn
+                .prepare_cached(&sql)?
+                .query_row(params_from_iter(args), |r| r.get(0))?;
+            let tail = view.count(&TailFilter {
+                from: shape.from,
+                since: shape.since,
+                q: shape.q,
+                ..TailFilter::default()
+            });
+            StoredCount(indexed + tail)
         }
     };
     Ok(n)
@@ -180,8 +203,7 @@ fn count_uncached(
 /// [`COUNT_SINCE`] is built at compile time.
 macro_rules! rest_of_minute {
     () => {
-        "SELECT count(*) FROM messages INDEXED BY messages_by_ts
-         WHERE ts_key >= ?1 AND ts_key < ?2 || ';'"
+        "SELECT count(*) FROM ix.hookline_by_ts WHERE ts_key >= ?1 AND ts_key < ?2 || ';'"
     };
 }
 
@@ -199,26 +221,42 @@ const COUNT_SINCE: &str = concat!(
 );
 
 /// Rows from `since` to the end of its minute bucket `minute`, counted in the `ts_key`
-/// index.
+/// index and the read's tail.
 pub(crate) fn count_rest_of_minute(
     conn: &Connection,
+    view: &TailView<'_>,
     since: &str,
     minute: &str,
 ) -> rusqlite::Result<u64> {
     let StoredCount(n) = conn
         .prepare_cached(rest_of_minute!())?
         .query_row(params![since, minute], |r| r.get(0))?;
-    Ok(n)
+    Ok(n + tail_rest_of_minute(view, since, minute))
 }
 
-/// Rows with `ts_key >= since`: the rows of `since`'s own minute from the index, the later
-/// minutes of its hour, hours of its day and days from the bucket tables.
-pub(crate) fn count_since(conn: &Connection, since: &str) -> rusqlite::Result<u64> {
+/// The tail's rows from `since` to the end of its minute `minute`.
+fn tail_rest_of_minute(view: &TailView<'_>, since: &str, minute: &str) -> u64 {
+    let end = format!("{minute};");
+    view.count(&TailFilter {
+        since: Some(since),
+        before: Some(&end),
+        ..TailFilter::default()
+    })
+}
+
+/// Rows with `ts_key >= since`: the rows of `since`'s own minute from the index and the
+/// tail, the later minutes of its hour, hours of its day and days from the bucket tables
+/// (which count every row, the tail's included).
+pub(crate) fn count_since(
+    conn: &Connection,
+    view: &TailView<'_>,
+    since: &str,
+) -> rusqlite::Result<u64> {
     let b = Buckets::of(since);
     let StoredCount(n) = conn
         .prepare_cached(COUNT_SINCE)?
         .query_row(params![since, b.minute, b.hour, b.day], |r| r.get(0))?;
-    Ok(n)
+    Ok(n + tail_rest_of_minute(view, since, b.minute))
 }
 
 #[cfg(test)]
@@ -234,6 +272,9 @@ pub(crate) mod tests {
     pub(crate) fn with_texts(indexed: &[&str], above: &[&str]) -> Connection {
         let mut conn = Connection::open_in_memory().unwrap();
         crate::schema::migrate(&mut conn).unwrap();
+        conn.execute_batch("ATTACH DATABASE ':memory:' AS ix")
+            .unwrap();
+        crate::index::create_in(&conn, "ix").unwrap();
         let insert = |i: usize, text: &str| {
             conn.execute(
                 "INSERT INTO messages (message_id, from_msisdn, to_msisdn, ts, text,
@@ -252,8 +293,9 @@ pub(crate) mod tests {
             insert(i, text);
         }
         conn.execute_batch(
-            "INSERT INTO messages_fts (rowid, text_folded) SELECT rowid, text_folded FROM messages;
-             UPDATE hookline_fts_watermark SET upto = (SELECT max(rowid) FROM messages);",
+            "INSERT INTO ix.messages_fts (rowid, text_folded)
+                 SELECT rowid, text_folded FROM messages;
+             UPDATE ix.hookline_fts_watermark SET upto = (SELECT max(rowid) FROM messages);",
         )
         .unwrap();
         for (i, text) in above.iter().enumerate() {

@@ -16,6 +16,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::buckets::Buckets;
 use crate::error::{kind_of, with_kind};
 use crate::instruments;
+use crate::tail::{Tail, TailRow};
 
 /// The answer a caller waits for: one outcome per message it sent.
 pub(crate) type Outcomes = Result<Vec<Inserted>, StoreError>;
@@ -53,19 +54,40 @@ pub(crate) struct Job {
 /// Commits between two nudges of the checkpointer.
 const COMMITS_PER_CHECKPOINT: u32 = 16;
 
+/// What the writer works with besides its connection and queue.
+pub(crate) struct Writer {
+    /// The most messages in one group.
+    pub(crate) max_batch: usize,
+    /// The most rows the tail may hold before a group waits for the indexer.
+    pub(crate) max_tail: i64,
+    /// How long a group waits for the indexer before it fails.
+    pub(crate) busy_timeout: std::time::Duration,
+    pub(crate) checkpointer: Option<Checkpointer>,
+    pub(crate) write_failing: Arc<AtomicBool>,
+    pub(crate) tail: Arc<Tail>,
+    /// Wakes the indexer after a commit.
+    pub(crate) indexer: SyncSender<()>,
+}
+
 /// Runs until every sender is dropped and the queue is empty: takes the first queued job,
-/// adds jobs already waiting up to `max_batch` messages, commits them together, answers.
+/// adds jobs already waiting up to `max_batch` messages, commits them together, answers,
+/// and nudges the indexer (`index.rs`). While the tail holds `max_tail` rows or more the
+/// next group waits for the indexer (up to `busy_timeout`, then it fails as
+/// `Unavailable`): ingest slows to the indexer's pace rather than the tail growing.
 ///
 /// With a `checkpointer`, the WAL is copied back into the database by another thread
 /// (nudged every few commits) instead of inside this thread's commits; on the way out the
 /// writer stops it and truncates the WAL itself.
-pub(crate) fn run(
-    mut conn: Connection,
-    jobs: Receiver<Job>,
-    max_batch: usize,
-    checkpointer: Option<Checkpointer>,
-    write_failing: Arc<AtomicBool>,
-) {
+pub(crate) fn run(mut conn: Connection, jobs: Receiver<Job>, writer: Writer) {
+    let Writer {
+        max_batch,
+        max_tail,
+        busy_timeout,
+        checkpointer,
+        write_failing,
+        tail,
+        indexer,
+    } = writer;
     let max_batch = max_batch.max(1);
     let mut commits = 0_u32;
     while let Ok(first) = jobs.recv() {
@@ -81,7 +103,11 @@ pub(crate) fn run(
             }
         }
         let started = std::time::Instant::now();
-        let written = write_group(&mut conn, &group);
+        let mut added = Vec::new();
+        let written = match tail.wait_below(max_tail, busy_timeout) {
+            Ok(()) => write_group(&mut conn, &group, &tail, &mut added),
+            Err(behind) => Err(GroupError::IndexerBehind(behind)),
+        };
         instruments::record_commit(started.elapsed(), size, written.is_ok());
         commits = commits.wrapping_add(1);
         if let Some(c) = &checkpointer
@@ -99,10 +125,19 @@ pub(crate) fn run(
                     let mine: Vec<Inserted> = outcomes.by_ref().take(job.messages.len()).collect();
                     job.reply.send(Ok(mine));
                 }
+                if let Some(last) = added.last() {
+                    tail.committed(*last);
+                    // A full slot means a nudge is already pending.
+                    let _ = indexer.try_send(());
+                }
             }
             Err(e) => {
                 roll_back(&conn);
-                let kind = kind_of(&e);
+                tail.discard(&added);
+                let kind = match &e {
+                    GroupError::Sqlite(e) => kind_of(e),
+                    GroupError::IndexerBehind(_) => crate::error::Kind::Unavailable,
+                };
                 let shared = Arc::new(e);
                 for job in group {
                     let err = with_kind(kind, GroupFailed(Arc::clone(&shared)));
@@ -111,6 +146,8 @@ pub(crate) fn run(
             }
         }
     }
+    // The indexer indexes what is left and stops.
+    drop(indexer);
     if let Some(c) = checkpointer {
         c.stop();
         // Everything is committed; fold the WAL back so the file stands alone.
@@ -161,7 +198,16 @@ impl Checkpointer {
 /// back, so none of the group's rows is stored).
 #[derive(Debug, thiserror::Error)]
 #[error("the group commit failed: {0}")]
-struct GroupFailed(Arc<rusqlite::Error>);
+struct GroupFailed(Arc<GroupError>);
+
+/// Why a group failed.
+#[derive(Debug, thiserror::Error)]
+enum GroupError {
+    #[error("{0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("{0}")]
+    IndexerBehind(#[from] crate::tail::IndexerBehind),
+}
 
 /// Leaves the connection outside any transaction after a failure.
 fn roll_back(conn: &Connection) {
@@ -171,14 +217,22 @@ fn roll_back(conn: &Connection) {
 }
 
 /// Inserts every message of the group in one transaction and keeps the statistics tables
-/// in step. Returns the outcome of each message in order.
-fn write_group(conn: &mut Connection, group: &[Job]) -> rusqlite::Result<Vec<Inserted>> {
+/// in step. Returns the outcome of each message in order. The created rows (in no index
+/// yet) go into `tail` before the commit, their rowids into `added`, for
+/// the caller to take out again if the commit fails.
+fn write_group(
+    conn: &mut Connection,
+    group: &[Job],
+    tail: &Tail,
+    added: &mut Vec<i64>,
+) -> Result<Vec<Inserted>, GroupError> {
     let created_at = OffsetDateTime::now_utc()
         .format(&Rfc3339)
         .unwrap_or_else(|_| String::from("1970-01-01T00:00:00Z"));
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut outcomes = Vec::with_capacity(group.iter().map(|j| j.messages.len()).sum());
     let mut delta = Delta::default();
+    let mut rows = Vec::new();
     if group.iter().any(|job| job.messages.is_empty()) {
         // A probe: rewrite the totals row as it is, so the commit must write a page.
         tx.prepare_cached("UPDATE hookline_totals SET messages = messages WHERE id = 1")?
@@ -206,6 +260,13 @@ fn write_group(conn: &mut Connection, group: &[Job]) -> rusqlite::Result<Vec<Ins
                 folded,
             ])?;
             if changed == 1 {
+                rows.push(TailRow {
+                    rowid: tx.last_insert_rowid(),
+                    ts_key: key.clone(),
+                    message_id: message.message_id().as_str().to_owned(),
+                    from: message.from().as_str().to_owned(),
+                    text_folded: folded,
+                });
                 delta.add(message, key);
                 outcomes.push(Inserted::Created);
             } else {
@@ -214,41 +275,10 @@ fn write_group(conn: &mut Connection, group: &[Job]) -> rusqlite::Result<Vec<Ins
         }
     }
     delta.apply(&tx)?;
-    if delta.messages > 0 {
-        index_backlog(&tx, FTS_BATCH)?;
-    }
+    added.extend(rows.iter().map(|r| r.rowid));
+    tail.add(rows);
     tx.commit()?;
     Ok(outcomes)
-}
-
-/// Rows left above the full-text watermark before the writer indexes them: after every
-/// commit fewer than this many are waiting, so a `q` scans fewer than this many rows on top
-/// of its index lookup (see `schema.rs`, version 4).
-pub(crate) const FTS_BATCH: i64 = 2000;
-
-/// Adds every row above the watermark to `messages_fts` and moves the watermark to the
-/// last row, if at least `batch` rows are waiting. Runs inside the group's transaction, so
-/// the index and the watermark always agree. One large batch makes one large FTS5 segment
-/// instead of one small segment (and its merges) per group.
-pub(crate) fn index_backlog(tx: &Connection, batch: i64) -> rusqlite::Result<()> {
-    let (upto, last): (i64, i64) = tx
-        .prepare_cached(
-            "SELECT upto, (SELECT coalesce(max(rowid), 0) FROM messages)
-             FROM hookline_fts_watermark WHERE id = 1",
-        )?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    if last - upto < batch.max(1) {
-        return Ok(());
-    }
-    tx.prepare_cached(
-        "INSERT INTO messages_fts (rowid, text_folded)
-         SELECT rowid, text_folded FROM messages
-         WHERE rowid > ?1 AND rowid <= ?2 AND text_folded IS NOT NULL",
-    )?
-    .execute(params![upto, last])?;
-    tx.prepare_cached("UPDATE hookline_fts_watermark SET upto = ?1 WHERE id = 1")?
-        .execute([last])?;
-    Ok(())
 }
 
 /// What one group adds to the statistics tables.

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hookline_domain::{Message, MessageId, Msisdn, Text, Timestamp};
 use hookline_query::{Cursor, Filter, ListQuery, PageStart};
-use hookline_sqlite::{SCHEMA_VERSION, SqliteConfig, SqliteStore};
+use hookline_sqlite::{INDEX_SUFFIX, SCHEMA_VERSION, SqliteConfig, SqliteStore};
 use hookline_store::{Inserted, MemoryStore, MessageStore, StoreError};
 use rusqlite::Connection;
 
@@ -74,6 +74,19 @@ fn all(store: &Store, filter: Filter) -> (Vec<String>, u64) {
 fn user_version(conn: &Connection) -> i64 {
     conn.query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap()
+}
+
+/// A store whose indexer runs only once `batch` rows wait (never after a pause), so a test
+/// knows which rows are indexed.
+fn open_batched(path: &Path, batch: usize) -> Store {
+    Blocking(
+        SqliteStore::open(SqliteConfig {
+            index_batch: batch,
+            index_idle: Duration::from_secs(3600),
+            ..SqliteConfig::file(path)
+        })
+        .unwrap(),
+    )
 }
 
 fn open_file(path: &Path) -> Store {
@@ -388,7 +401,10 @@ fn a_version_2_database_loses_its_stale_planner_statistics() {
         .query_row("SELECT count(*) FROM sqlite_stat1", [], |r| r.get(0))
         .unwrap();
     assert_eq!(stats, 0);
-    let plan: String = conn
+    drop(conn);
+    assert_eq!(all(&open_file(&path), Filter::default()).1, 1);
+    // The trigram index lives in the index file, which never had statistics.
+    let plan: String = index_file(&path)
         .query_row(
             "EXPLAIN QUERY PLAN DELETE FROM messages_fts_data WHERE id >= ?1 AND id <= ?2",
             [1, 2],
@@ -396,8 +412,6 @@ fn a_version_2_database_loses_its_stale_planner_statistics() {
         )
         .unwrap();
     assert!(plan.starts_with("SEARCH"), "{plan}");
-    drop(conn);
-    assert_eq!(all(&open_file(&path), Filter::default()).1, 1);
 }
 
 #[test]
@@ -553,7 +567,16 @@ const CRASH_DB: &str = "HOOKLINE_CRASH_DB";
 /// killed, printing each id once its insert returned `Ok`. It never returns, so it cannot
 /// pass; it is not a test of its own, only what the test's re-executed copy runs.
 fn insert_until_killed(path: &Path) -> ! {
-    let store = Arc::new(open_file(path));
+    // The indexer runs whenever it is nudged, so it is catching up most of the time and
+    // the kill often lands inside one of its transactions.
+    let store = Arc::new(Blocking(
+        SqliteStore::open(SqliteConfig {
+            index_batch: 1,
+            index_idle: Duration::ZERO,
+            ..SqliteConfig::file(path)
+        })
+        .unwrap(),
+    ));
     let threads: Vec<_> = (0..32)
         .map(|t| {
             let store = Arc::clone(&store);
@@ -575,6 +598,59 @@ fn insert_until_killed(path: &Path) -> ! {
         let _ = t.join();
     }
     panic!("the inserting threads stopped before the process was killed");
+}
+
+/// Checks the index file of the database at `path` against its rows: the file is intact,
+/// and the rows with a rowid up to its watermark — and no others — are in both list
+/// tables (with their keys) and in the trigram index (every text the crash test writes
+/// contains `ash tes`). Returns how many rows that is.
+fn check_index_file(path: &Path) -> u64 {
+    let conn = index_file(path);
+    let integrity: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok", "index file");
+    conn.execute("ATTACH DATABASE ?1 AS data", [path.to_str().unwrap()])
+        .unwrap();
+    let one = |sql: &str| -> u64 {
+        let n: i64 = conn.query_row(sql, [], |r| r.get(0)).unwrap();
+        u64::try_from(n).unwrap()
+    };
+    let upto = "(SELECT upto FROM hookline_fts_watermark)";
+    let rows = one(&format!(
+        "SELECT count(*) FROM data.messages WHERE rowid <= {upto}"
+    ));
+    for (table, keys) in [
+        (
+            "hookline_by_ts",
+            "x.ts_key = m.ts_key AND x.message_id = m.message_id",
+        ),
+        (
+            "hookline_by_from",
+            "x.from_msisdn = m.from_msisdn AND x.ts_key = m.ts_key AND x.message_id = m.message_id",
+        ),
+    ] {
+        assert_eq!(
+            one(&format!("SELECT count(*) FROM {table}")),
+            rows,
+            "{table}"
+        );
+        assert_eq!(
+            one(&format!(
+                "SELECT count(DISTINCT x.rid) FROM {table} AS x
+                 JOIN data.messages AS m ON m.rowid = x.rid AND {keys}
+                 WHERE x.rid <= {upto}"
+            )),
+            rows,
+            "{table}: every entry is a row up to the watermark, with its keys"
+        );
+    }
+    let with_text = one(&format!(
+        "SELECT count(*) FROM data.messages WHERE rowid <= {upto} AND text_folded IS NOT NULL"
+    ));
+    let in_fts = one("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH '\"ash tes\"'");
+    assert_eq!(in_fts, with_text, "trigram index");
+    rows
 }
 
 /// A pseudo-random number from the clock, enough to vary the kill moment.
@@ -648,15 +724,42 @@ fn acknowledged_inserts_survive_sigkill() {
         );
         drop(stmt);
         drop(conn);
+        // The index file as the kill left it: intact, and exactly the rows up to its
+        // watermark in every index.
+        let indexed = check_index_file(&path);
 
-        // The kept statistics agree with the rows after recovery.
+        // The kept statistics agree with the rows after recovery, and every row is listed.
         let store = open_file(&path);
         assert_eq!(store.stats().unwrap().total_messages, stored.len() as u64);
+        let listed = store
+            .list(&query(Filter::default(), 100, PageStart::Offset(0)))
+            .unwrap();
+        assert_eq!(listed.total, stored.len() as u64, "round {round}");
+        let mut seen = HashSet::new();
+        let mut page = listed;
+        loop {
+            seen.extend(page.data.iter().map(|m| m.message_id().to_string()));
+            let Some(cursor) = page.next_cursor.clone() else {
+                break;
+            };
+            let next = Cursor::decode(&cursor).unwrap();
+            page = store
+                .list(&query(Filter::default(), 100, PageStart::After(next)))
+                .unwrap();
+        }
+        assert_eq!(
+            seen, stored,
+            "round {round}: every row listed once after restart"
+        );
         drop(store);
+        check_index_file(&path);
         println!(
-            "crash round {round}: {} acknowledged ids checked, {} rows stored",
+            "crash round {round}: {} acknowledged ids checked, {} rows stored, {} of them \
+             in the index file at the kill ({} in the tail)",
             acked.len(),
-            stored.len()
+            stored.len(),
+            indexed,
+            stored.len() as u64 - indexed
         );
         checked += acked.len();
     }
@@ -790,14 +893,34 @@ fn same_answers_for(store: &Store, reference: &Blocking<MemoryStore>, needles: &
 }
 
 fn watermark(path: &Path) -> (i64, i64) {
-    Connection::open(path)
-        .unwrap()
-        .query_row(
-            "SELECT upto, (SELECT max(rowid) FROM messages) FROM hookline_fts_watermark",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap()
+    let conn = index_file(path);
+    conn.execute("ATTACH DATABASE ?1 AS data", [path.to_str().unwrap()])
+        .unwrap();
+    conn.query_row(
+        "SELECT upto, (SELECT max(rowid) FROM data.messages) FROM hookline_fts_watermark",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .unwrap()
+}
+
+/// The index file of the database at `path`.
+fn index_file(path: &Path) -> Connection {
+    let mut name = path.as_os_str().to_owned();
+    name.push(INDEX_SUFFIX);
+    Connection::open(name).unwrap()
+}
+
+/// The watermark once it equals `want`, or after 10 s whatever it is then.
+fn wait_for_watermark(path: &Path, want: (i64, i64)) -> (i64, i64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = watermark(path);
+        if now == want || std::time::Instant::now() > deadline {
+            return now;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// Inserts messages `numbered(from)` up to `numbered(from + n - 1)` into both stores in
@@ -844,7 +967,7 @@ fn numbered(n: usize) -> Message {
 fn q_finds_rows_on_both_sides_of_the_full_text_watermark() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("app.db");
-    let store = open_file(&path);
+    let store = open_batched(&path, 2000);
     let reference = Blocking(MemoryStore::new());
     let mut next = 0;
     let mut add = |n: usize| next = insert_numbered(&store, &reference, next, n);
@@ -856,8 +979,9 @@ fn q_finds_rows_on_both_sides_of_the_full_text_watermark() {
     );
     same_q_answers(&store, &reference);
     add(600);
+    // The indexer runs once the batch size is reached, behind the writer.
     assert_eq!(
-        watermark(&path),
+        wait_for_watermark(&path, (2100, 2100)),
         (2100, 2100),
         "the backlog was indexed in one batch"
     );
@@ -891,7 +1015,7 @@ fn phrases_of_common_words_agree_with_the_reference() {
     ];
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("app.db");
-    let store = open_file(&path);
+    let store = open_batched(&path, 4000);
     let reference = Blocking(MemoryStore::new());
     let mut state = 7_u64;
     let mut next = || {
@@ -918,7 +1042,11 @@ fn phrases_of_common_words_agree_with_the_reference() {
             Some(&text.join(" ")),
         ));
     }
-    for chunk in batch.chunks(500) {
+    for (i, chunk) in batch.chunks(500).enumerate() {
+        if i == 8 {
+            // The first 4,000 are indexed (one batch) before the last 500 come.
+            assert_eq!(wait_for_watermark(&path, (4000, 4000)), (4000, 4000));
+        }
         store.insert_many(chunk.to_vec()).unwrap();
         for m in chunk {
             reference.insert(m.clone()).unwrap();
@@ -1005,7 +1133,7 @@ fn phrases_of_common_words_agree_with_the_reference() {
 /// A version 3 database (every row in the trigram index) is migrated in place: the
 /// watermark starts at its last row, so no row is found twice or missed.
 #[test]
-fn a_version_3_database_gets_a_watermark_at_its_last_row() {
+fn a_version_3_database_gets_an_index_file_of_every_row() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("app.db");
     let reference = Blocking(MemoryStore::new());
@@ -1018,18 +1146,47 @@ fn a_version_3_database_gets_a_watermark_at_its_last_row() {
         reference.insert(m).unwrap();
     }
     {
-        // What version 3 left behind: every text indexed, no watermark.
+        // What version 3 left behind: the list indexes and every text in the trigram
+        // index, in the database file; no watermark, no index file.
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch(
-            "INSERT INTO messages_fts (rowid, text_folded)
+            "CREATE INDEX messages_by_ts ON messages (ts_key, message_id);
+             CREATE INDEX messages_by_from ON messages (from_msisdn, ts_key, message_id);
+             CREATE VIRTUAL TABLE messages_fts USING fts5 (text_folded, content = '',
+                 columnsize = 0, detail = full, tokenize = 'trigram case_sensitive 1');
+             INSERT INTO messages_fts (rowid, text_folded)
                  SELECT rowid, text_folded FROM messages WHERE text_folded IS NOT NULL;
-             DROP TABLE hookline_fts_watermark;
              PRAGMA user_version = 3;",
         )
         .unwrap();
+        let mut index = path.as_os_str().to_owned();
+        index.push(INDEX_SUFFIX);
+        std::fs::remove_file(index).unwrap();
     }
-    let store = open_file(&path);
+    // At most 100 rows may wait above the index's watermark: the store indexes the rest
+    // before it opens.
+    let store = Blocking(
+        SqliteStore::open(SqliteConfig {
+            max_tail: 100,
+            index_batch: 1000,
+            index_idle: Duration::from_secs(3600),
+            ..SqliteConfig::file(&path)
+        })
+        .unwrap(),
+    );
     store.check_ready().unwrap();
+    // Version 6 moved the indexes out of the database file and built the index file.
+    let left: i64 = Connection::open(&path)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema
+             WHERE name IN ('messages_by_ts', 'messages_by_from', 'messages_fts',
+                            'hookline_fts_watermark')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(left, 0);
     assert_eq!(watermark(&path), (300, 300));
     same_q_answers(&store, &reference);
     let more: Vec<Message> = (300..400).map(numbered).collect();

@@ -1,0 +1,356 @@
+//! The tail: rows committed but not yet in the index file (rowid above its watermark
+//! `hookline_fts_watermark.upto`, see `index.rs`), held in memory in both list orders, so
+//! a read merges the indexed part (SQL) with them.
+//!
+//! # One snapshot for the table and the tail
+//!
+//! The writer adds a group's rows here *before* it commits them (and takes them out again
+//! if the commit fails, before its next commit); a read starts its SQLite snapshot while
+//! holding this structure's lock ([`Tail::begin`]), reading the watermark `W` (the index
+//! file's snapshot starts there) and then the last rowid `R` (the database's snapshot
+//! starts there, later, so it holds every row the index holds: `W <= R`). So every row the snapshot holds above `W` is here, and the
+//! read uses exactly the entries with `W < rowid <= R`: those in its snapshot and not in
+//! its snapshot's indexes. Entries at or below `W` may still be here (another read needs
+//! them); entries above `R` are not committed yet for this read, or were committed after
+//! its snapshot began.
+//!
+//! After the writer indexes rows up to a new watermark it drops the entries at or below
+//! the smallest `W` of any read still open ([`Tail::indexed`]); a read that starts later
+//! sees the new watermark (its snapshot begins after that commit), so it never needs them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+
+/// One row of the tail: what list order, the filters and the page need.
+#[derive(Debug, Clone)]
+pub(crate) struct TailRow {
+    pub(crate) rowid: i64,
+    pub(crate) ts_key: String,
+    pub(crate) message_id: String,
+    pub(crate) from: String,
+    /// `text_folded`, for `q`.
+    pub(crate) text_folded: Option<String>,
+}
+
+/// A list-order key: `(ts_key, message_id)`.
+type Key = (String, String);
+
+#[derive(Default)]
+struct Inner {
+    /// Rows in list order without `from`.
+    by_key: BTreeMap<Key, TailRow>,
+    /// `(from, ts_key, message_id)`: list order within one sender.
+    by_from: BTreeSet<(String, String, String)>,
+    /// Rowid → key, to drop indexed rows.
+    by_rowid: BTreeMap<i64, Key>,
+    /// The watermark of every open read (`W` → how many reads hold it).
+    reads: BTreeMap<i64, usize>,
+    /// The newest watermark the indexer committed.
+    indexed: i64,
+    /// The last rowid the writer committed.
+    last: i64,
+}
+
+impl Inner {
+    /// Drops the entries no open read can need.
+    fn prune(&mut self) {
+        let floor = self
+            .reads
+            .keys()
+            .next()
+            .copied()
+            .map_or(self.indexed, |w| w.min(self.indexed));
+        while let Some(entry) = self.by_rowid.first_entry() {
+            if *entry.key() > floor {
+                break;
+            }
+            let key = entry.remove();
+            if let Some(row) = self.by_key.remove(&key) {
+                self.by_from.remove(&(row.from, key.0, key.1));
+            }
+        }
+    }
+}
+
+/// The shared tail of one store.
+#[derive(Default)]
+pub(crate) struct Tail {
+    inner: Mutex<Inner>,
+    /// Notified when the indexer moves the watermark.
+    progress: Condvar,
+}
+
+/// Why a group was refused: the indexer did not catch up in time.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the indexer is {behind} rows behind (at most {max} may wait) and did not catch up in time"
+)]
+pub(crate) struct IndexerBehind {
+    behind: i64,
+    max: i64,
+}
+
+impl std::fmt::Debug for Tail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tail").finish_non_exhaustive()
+    }
+}
+
+impl Tail {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // No method can panic while it holds the lock (no indexing, no unwrap), and each
+        // leaves the maps consistent, so a poisoned lock still guards usable data.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts with the rows above `indexed` (read at open).
+    fn load(&self, indexed: i64, rows: Vec<TailRow>) {
+        let mut inner = self.lock();
+        inner.indexed = indexed;
+        inner.last = rows.last().map_or(indexed, |r| r.rowid);
+        for row in rows {
+            add_one(&mut inner, row);
+        }
+    }
+
+    /// The writer committed every row up to `last`.
+    pub(crate) fn committed(&self, last: i64) {
+        let mut inner = self.lock();
+        inner.last = inner.last.max(last);
+    }
+
+    /// Waits until fewer than `max` committed rows are above the watermark, up to
+    /// `timeout`.
+    pub(crate) fn wait_below(&self, max: i64, timeout: Duration) -> Result<(), IndexerBehind> {
+        let deadline = Instant::now() + timeout;
+        let mut inner = self.lock();
+        loop {
+            let behind = inner.last - inner.indexed;
+            if behind < max.max(1) {
+                return Ok(());
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(IndexerBehind { behind, max });
+            }
+            inner = match self.progress.wait_timeout(inner, left) {
+                Ok((guard, _)) => guard,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+    }
+
+    /// Adds rows the writer is about to commit.
+    pub(crate) fn add(&self, rows: Vec<TailRow>) {
+        let mut inner = self.lock();
+        for row in rows {
+            add_one(&mut inner, row);
+        }
+    }
+
+    /// Takes out rows whose commit failed.
+    pub(crate) fn discard(&self, rowids: &[i64]) {
+        let mut inner = self.lock();
+        for rowid in rowids {
+            if let Some(key) = inner.by_rowid.remove(rowid)
+                && let Some(row) = inner.by_key.remove(&key)
+            {
+                inner.by_from.remove(&(row.from, key.0, key.1));
+            }
+        }
+    }
+
+    /// The indexer committed the watermark `upto`: drops what no read needs any more.
+    pub(crate) fn indexed(&self, upto: i64) {
+        let mut inner = self.lock();
+        inner.indexed = inner.indexed.max(upto);
+        inner.prune();
+        drop(inner);
+        self.progress.notify_all();
+    }
+
+    /// Starts the read transaction's snapshots on `conn` (already inside `BEGIN`, with the
+    /// index file attached as `ix`) while holding the lock — the index file's first, then
+    /// the database's — and registers its watermark until the view is dropped.
+    pub(crate) fn begin<'t>(&'t self, conn: &Connection) -> rusqlite::Result<TailView<'t>> {
+        let mut inner = self.lock();
+        let w: i64 = conn
+            .prepare_cached("SELECT upto FROM ix.hookline_fts_watermark WHERE id = 1")?
+            .query_row([], |row| row.get(0))?;
+        let r: i64 = conn
+            .prepare_cached("SELECT coalesce(max(rowid), 0) FROM main.messages")?
+            .query_row([], |row| row.get(0))?;
+        *inner.reads.entry(w).or_default() += 1;
+        Ok(TailView { tail: self, w, r })
+    }
+}
+
+fn add_one(inner: &mut Inner, row: TailRow) {
+    let key = (row.ts_key.clone(), row.message_id.clone());
+    inner.by_rowid.insert(row.rowid, key.clone());
+    inner
+        .by_from
+        .insert((row.from.clone(), key.0.clone(), key.1.clone()));
+    inner.by_key.insert(key, row);
+}
+
+/// The filters a tail row is tested with.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct TailFilter<'a> {
+    pub(crate) from: Option<&'a str>,
+    /// Inclusive lower bound on `ts_key`.
+    pub(crate) since: Option<&'a str>,
+    /// Folded needle.
+    pub(crate) q: Option<&'a str>,
+    /// Exclusive lower bound on `(ts_key, message_id)` (a cursor).
+    pub(crate) after: Option<(&'a str, &'a str)>,
+    /// Exclusive upper bound on `ts_key`.
+    pub(crate) before: Option<&'a str>,
+}
+
+/// One read's view of the tail: the entries of its snapshot that its indexes lack.
+pub(crate) struct TailView<'t> {
+    tail: &'t Tail,
+    /// The snapshot's watermark.
+    w: i64,
+    /// The snapshot's last rowid.
+    r: i64,
+}
+
+impl TailView<'_> {
+    /// A view of nothing, for reads that cannot see a tail (tests of one layer).
+    #[cfg(test)]
+    pub(crate) fn none(tail: &Tail) -> TailView<'_> {
+        *tail.lock().reads.entry(i64::MAX).or_default() += 1;
+        TailView {
+            tail,
+            w: i64::MAX,
+            r: i64::MAX,
+        }
+    }
+
+    /// Whether `row` belongs to this read and passes `f`.
+    fn keeps(&self, row: &TailRow, f: &TailFilter<'_>) -> bool {
+        row.rowid > self.w
+            && row.rowid <= self.r
+            && f.from.is_none_or(|from| row.from == from)
+            && f.since.is_none_or(|s| row.ts_key.as_str() >= s)
+            && f.before.is_none_or(|b| row.ts_key.as_str() < b)
+            && f.after
+                .is_none_or(|(k, i)| (row.ts_key.as_str(), row.message_id.as_str()) > (k, i))
+            && f.q
+                .is_none_or(|q| row.text_folded.as_deref().is_some_and(|t| t.contains(q)))
+    }
+
+    /// The first `limit` matching rows in list order (`(ts_key, message_id)`).
+    pub(crate) fn first(&self, f: &TailFilter<'_>, limit: usize) -> Vec<TailRow> {
+        let mut out = Vec::new();
+        if limit > 0 {
+            self.scan(f, |row| {
+                out.push(row.clone());
+                out.len() < limit
+            });
+        }
+        out
+    }
+
+    /// How many rows match.
+    pub(crate) fn count(&self, f: &TailFilter<'_>) -> u64 {
+        let mut n = 0_u64;
+        self.scan(f, |_| {
+            n += 1;
+            true
+        });
+        n
+    }
+
+    /// Calls `visit` with each matching row in list order while it returns `true`.
+    fn scan(&self, f: &TailFilter<'_>, mut visit: impl FnMut(&TailRow) -> bool) {
+        if self.r <= self.w {
+            return;
+        }
+        let inner = self.tail.lock();
+        let lower = match (f.since, f.after) {
+            (_, Some((k, i))) => Bound::Excluded((k.to_owned(), i.to_owned())),
+            (Some(s), None) => Bound::Included((s.to_owned(), String::new())),
+            (None, None) => Bound::Unbounded,
+        };
+        let past_end = |k: &str| f.before.is_some_and(|b| k >= b);
+        if let Some(from) = f.from {
+            let start = match lower {
+                Bound::Excluded((k, i)) => Bound::Excluded((from.to_owned(), k, i)),
+                Bound::Included((k, i)) => Bound::Included((from.to_owned(), k, i)),
+                Bound::Unbounded => {
+                    Bound::Included((from.to_owned(), String::new(), String::new()))
+                }
+            };
+            for (sender, k, i) in inner.by_from.range((start, Bound::Unbounded)) {
+                if sender != from || past_end(k) {
+                    break;
+                }
+                if let Some(row) = inner.by_key.get(&(k.clone(), i.clone()))
+                    && self.keeps(row, f)
+                    && !visit(row)
+                {
+                    break;
+                }
+            }
+        } else {
+            for (k, row) in inner.by_key.range((lower, Bound::Unbounded)) {
+                if past_end(&k.0) {
+                    break;
+                }
+                if self.keeps(row, f) && !visit(row) {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TailView<'_> {
+    fn drop(&mut self) {
+        let mut inner = self.tail.lock();
+        if let Some(n) = inner.reads.get_mut(&self.w) {
+            *n -= 1;
+            if *n == 0 {
+                inner.reads.remove(&self.w);
+            }
+        }
+        inner.prune();
+    }
+}
+
+/// Fills `tail` with the rows above the watermark, read on the indexer's connection `conn`
+/// (the index file as `main`, the database as `data`) at open: whatever the last run
+/// committed and had not indexed yet, at most
+/// [`SqliteConfig::max_tail`](crate::SqliteConfig::max_tail) rows (`index::open` indexes
+/// the rest first).
+pub(crate) fn load(conn: &Connection, tail: &Tail) -> rusqlite::Result<()> {
+    let upto: i64 = conn.query_row(
+        "SELECT upto FROM main.hookline_fts_watermark WHERE id = 1",
+        [],
+        |r| r.get(0),
+    )?;
+    let mut stmt = conn.prepare(
+        "SELECT rowid, ts_key, message_id, from_msisdn, text_folded FROM data.messages
+         WHERE rowid > ?1 ORDER BY rowid",
+    )?;
+    let rows = stmt
+        .query_map([upto], |r| {
+            Ok(TailRow {
+                rowid: r.get(0)?,
+                ts_key: r.get(1)?,
+                message_id: r.get(2)?,
+                from: r.get(3)?,
+                text_folded: r.get(4)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    tail.load(upto, rows);
+    Ok(())
+}
