@@ -208,7 +208,7 @@ pub struct SqliteConfig {
     /// On by default; off sends every read to the blocking pool.
     pub inline_reads: bool,
     /// The most rows committed but not yet in the index file (the tail, answered from
-    /// memory; see the crate docs) before inserts wait for the indexer. Default 50,000.
+    /// memory; see the crate docs) before inserts wait for the indexer. Default 20,000.
     pub max_tail: usize,
     /// Rows the indexer lets wait while more keep coming, to index them in one batch.
     /// Default 4,000.
@@ -235,7 +235,7 @@ impl Default for SqliteConfig {
 }
 
 /// [`SqliteConfig::max_tail`] by default.
-pub const DEFAULT_MAX_TAIL: usize = 50_000;
+pub const DEFAULT_MAX_TAIL: usize = 20_000;
 
 impl SqliteConfig {
     /// The default configuration for a database file at `path`.
