@@ -144,6 +144,7 @@
 mod buckets;
 mod connection;
 mod counts;
+mod disk;
 mod error;
 #[cfg(test)]
 mod inline_tests;
@@ -168,6 +169,7 @@ use hookline_store::{Inserted, MessageStore, StoreError, async_trait};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::Connection;
 
+pub use disk::{DiskUsage, DiskUsageError, Part, PartKind, disk_usage};
 pub use error::SqliteError;
 pub use schema::SCHEMA_VERSION;
 
