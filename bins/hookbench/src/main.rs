@@ -264,6 +264,7 @@ fn run_load(args: LoadArgs) -> Result<(), BenchError> {
         duration: args.duration,
         rate: args.rate,
         timeout: args.timeout,
+        stop_at_deadline: false,
     })?;
     if args.json {
         println!("{}", report.json());

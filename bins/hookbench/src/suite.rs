@@ -251,6 +251,7 @@ impl Suite<'_> {
             duration,
             rate: None,
             timeout: Duration::from_secs(30),
+            stop_at_deadline: false,
         })?;
         eprintln!("  {}", report.line());
         Ok(report)
