@@ -17,6 +17,8 @@
 //!   connections, flat out or at a total rate; prints requests, rps, p50/p99/p999, non-2xx
 //!   and errors (see [`load`] for closed- versus open-loop measurement).
 //! - `hookbench seed`: fills a SQLite database through `SqliteStore::insert_many`.
+//! - `hookbench disk`: what a SQLite database spends its bytes on — the table, each index,
+//!   the `q` trigram index, the kept counters, free pages — in bytes and bytes per message.
 //! - `hookbench suite`: starts the real server on fresh databases and runs every phase of
 //!   the benchmark (see [`suite`]); prints one markdown table, optionally writing it into
 //!   a file between `<!-- bench-suite:begin -->` and `<!-- bench-suite:end -->`.
@@ -30,6 +32,7 @@
 //! or configuration errors. `load` exits 0 even when some answers were non-2xx: those are
 //! figures, reported as such.
 
+mod disk;
 mod error;
 mod http;
 mod latency;
@@ -70,6 +73,8 @@ enum Command {
     Load(LoadArgs),
     /// Fill a hookline SQLite database with generated messages.
     Seed(SeedArgs),
+    /// Show what a hookline SQLite database spends its bytes on, per structure and message.
+    Disk(DiskArgs),
     /// Run the whole benchmark suite against the real server binary.
     Suite(SuiteArgs),
 }
@@ -135,6 +140,14 @@ struct SeedArgs {
     group: usize,
 }
 
+/// `hookbench disk`.
+#[derive(Debug, Args)]
+struct DiskArgs {
+    /// The SQLite file (opened read-only; a running server may keep writing it).
+    #[arg(long)]
+    database: PathBuf,
+}
+
 /// `hookbench suite`.
 #[derive(Debug, Args)]
 struct SuiteArgs {
@@ -187,6 +200,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Load(args) => run_load(args),
         Command::Seed(args) => run_seed(args),
+        Command::Disk(args) => run_disk(args),
         Command::Suite(args) => run_suite(args),
     };
     match result {
@@ -286,6 +300,13 @@ fn run_seed(args: SeedArgs) -> Result<(), BenchError> {
         report.rows_per_sec(),
         args.database.display()
     );
+    Ok(())
+}
+
+fn run_disk(args: DiskArgs) -> Result<(), BenchError> {
+    let usage = disk::measure(&args.database)?;
+    println!("`{}`: {}\n", args.database.display(), disk::summary(&usage));
+    print!("{}", disk::table(&usage));
     Ok(())
 }
 

@@ -5,14 +5,16 @@
 //!    64 connections (default `LOG_LEVEL=INFO`: per-request logs are part of the product);
 //! 2. another empty database with `LOG_LEVEL=WARN`: the same ingest, to show what the
 //!    request log costs (skip with `--no-warn-row`);
-//! 3. a third database seeded to `--rows` rows with [`crate::seed`]; the server's start-up
+//! 3. a third database seeded to `--rows` rows with [`crate::seed`], and what its file
+//!    spends its bytes on ([`crate::disk`]); the server's start-up
 //!    time on it (spawn → `/health/ready` 200); then, *at exactly that size*, `/health/live`
 //!    and every read shape at 8 connections, each read's p50 divided by that
 //!    `/health/live` p50 (same server, same client, same concurrency, same minute) — a
 //!    rare phrase among them; then `q` needles the server was never asked (so no count or
 //!    match is kept for them), each requested once: five four-word phrases in ~0.04% of
 //!    the rows (≤ 20 ms each) and five parts of a word in ~58% (≤ 150 ms each);
-//! 4. ingest at 64 connections into that database;
+//! 4. ingest at 64 connections into that database; the server is stopped and the file
+//!    measured again ([`crate::disk`]);
 //! 5. with `--postgres-url` (what `make bench` passes, on a throw-away cluster with
 //!    `fsync` on): ingest at 64 connections into an empty PostgreSQL database — one
 //!    replica, so comparable with phase 1; the row has no target (the targets are SQLite's).
@@ -25,6 +27,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use hookline_sqlite::DiskUsage;
+
+use crate::disk;
 use crate::error::BenchError;
 use crate::http::Endpoint;
 use crate::load::{self, LoadConfig, LoadReport, Shape};
@@ -47,6 +52,11 @@ const STARTUP_S: f64 = 1.0;
 const FIRST_RARE_MS: f64 = 20.0;
 /// A `q` in about half of the rows, never asked before (issue 9).
 const FIRST_HALF_MS: f64 = 150.0;
+/// How long `/health/live` runs right before a read of `read` length: a third of it, at
+/// least 2 s (no longer than the read).
+fn adjacent_live(read: Duration) -> Duration {
+    (read / 3).max(Duration::from_secs(2)).min(read)
+}
 
 /// Settings of one suite run.
 #[derive(Debug, Clone)]
@@ -154,6 +164,8 @@ struct Suite<'a> {
     secret: String,
     rows: Vec<Row>,
     peak_rss_kib: Vec<(String, u64)>,
+    /// What the large database's file holds, as (when, measurement).
+    disk: Vec<(String, DiskUsage)>,
 }
 
 /// A temporary folder removed on drop unless kept.
@@ -210,6 +222,7 @@ pub fn run(config: &SuiteConfig) -> Result<String, BenchError> {
         secret: format!("bench-{stamp}"),
         rows: Vec::new(),
         peak_rss_kib: Vec::new(),
+        disk: Vec::new(),
     };
     let started = std::time::Instant::now();
     suite.empty_database("INFO")?;
@@ -360,6 +373,10 @@ impl Suite<'_> {
         );
         seed_row.rps = Some(seeded.rows_per_sec());
         self.rows.push(seed_row);
+        self.measure_disk(
+            &spec.database,
+            format!("as seeded ({} rows, no server yet)", thousands(rows)),
+        )?;
 
         eprintln!("phase: server on the {}-row database", thousands(rows));
         let server = RunningServer::start(&spec)?;
@@ -395,7 +412,7 @@ impl Suite<'_> {
         // Each read is compared with `/health/live` measured right before it, on the same
         // server and connections: the machine's speed drifts over a run (see
         // docs/PERFORMANCE.md), and a ratio should compare two moments of the same machine.
-        let adjacent = (rd / 3).max(Duration::from_secs(2)).min(rd);
+        let adjacent = adjacent_live(rd);
         for (label, path) in read_shapes(server.endpoint())? {
             let before = self.load(
                 server.endpoint(),
@@ -428,7 +445,31 @@ impl Suite<'_> {
             ingest,
         ));
         self.record_rss("large", &server);
-        server.stop()
+        server.stop()?;
+        self.measure_disk(
+            &spec.database,
+            format!(
+                "after the ingest into the {}-row db (server stopped)",
+                thousands(rows)
+            ),
+        )?;
+
+        Ok(())
+    }
+
+    /// Measures the database file (read-only) and keeps the table for the section.
+    fn measure_disk(&mut self, path: &Path, when: String) -> Result<(), BenchError> {
+        let started = std::time::Instant::now();
+        let usage = disk::measure(path)?;
+        eprintln!(
+            "  disk: {} bytes for {} messages ({:.0} B/message), measured in {:.1} s",
+            thousands(usage.database_bytes),
+            thousands(usage.messages),
+            usage.database_bytes as f64 / usage.messages.max(1) as f64,
+            started.elapsed().as_secs_f64()
+        );
+        self.disk.push((when, usage));
+        Ok(())
     }
 
     /// `q` needles the server has never been asked (so no count is kept for them), each
@@ -599,6 +640,24 @@ impl Suite<'_> {
             peak_mib.map_or("unknown".to_owned(), |m| format!("{m:.1} MiB")),
             met(peak_mib.map(|m| m <= PEAK_RSS_MIB))
         );
+        if !self.disk.is_empty() {
+            let _ = writeln!(
+                s,
+                "\n### Disk bytes per message\n\nThe large database's file, measured \
+                 read-only with SQLite's `dbstat` (`hookbench disk --database FILE`; \
+                 `hookline_sqlite::disk_usage`). The `q` index is FTS5's shadow tables, \
+                 the counters the kept statistics (`hookline_*`: totals, senders, day/hour/minute \
+                 buckets, full-text watermark).\n"
+            );
+            for (when, usage) in &self.disk {
+                let _ = writeln!(
+                    s,
+                    "**{when}**: {}\n\n{}",
+                    disk::summary(usage),
+                    disk::table(usage)
+                );
+            }
+        }
         let _ = writeln!(s, "{END}");
         s
     }
