@@ -166,6 +166,17 @@ struct SuiteArgs {
     /// Connections of the read phases.
     #[arg(long, default_value_t = 8)]
     read_connections: usize,
+    /// Rate of the open-loop ingest (requests/s, over --connections) that runs during the
+    /// reads-while-ingesting phases.
+    #[arg(long, default_value_t = 10_000.0)]
+    busy_rate: f64,
+    /// Length of each read while ingest runs (the `/health/live` before it runs a third of
+    /// this, at least 2 s).
+    #[arg(long, default_value = "4s", value_parser = parse_duration)]
+    busy_read_duration: Duration,
+    /// Skip the reads-while-ingesting phases.
+    #[arg(long)]
+    no_busy_reads: bool,
     /// Distinct senders in the generated data.
     #[arg(long, default_value_t = 1000)]
     senders: u64,
@@ -338,6 +349,12 @@ fn run_suite(args: SuiteArgs) -> Result<(), BenchError> {
     if args.connections == 0 || args.read_connections == 0 {
         return Err(usage("--connections", "must be at least 1"));
     }
+    if !(args.busy_rate.is_finite() && args.busy_rate > 0.0) {
+        return Err(usage(
+            "--busy-rate",
+            "must be a positive number of requests per second",
+        ));
+    }
     let command = std::env::args()
         .map(|a| {
             if a.is_empty() || a.contains([' ', '\'', '"']) {
@@ -354,6 +371,8 @@ fn run_suite(args: SuiteArgs) -> Result<(), BenchError> {
         read_duration: args.read_duration.unwrap_or(args.duration),
         connections: args.connections,
         read_connections: args.read_connections,
+        busy_rate: (!args.no_busy_reads).then_some(args.busy_rate),
+        busy_read_duration: args.busy_read_duration,
         senders: args.senders,
         group: args.group,
         server,
