@@ -11,7 +11,10 @@
 //!   *scheduled* time, not from when it was actually written. A server that stalls thus
 //!   pays for every request that should have been sent during the stall (no coordinated
 //!   omission), as with wrk2. A connection that falls behind sends at once until it
-//!   catches up.
+//!   catches up — by default even past the end of the run, so every scheduled request is
+//!   sent. With [`LoadConfig::stop_at_deadline`] (the suite's ingest beside reads) it
+//!   stops at the end instead, and the requests it was behind by are counted as `unsent`:
+//!   a load that cannot keep up then shows it in its rate and `unsent`, and ends on time.
 //!
 //! Requests completed are counted whatever their status; `non_2xx` counts answers outside
 //! 200–299 and `errors` requests that got no answer (connect failures and I/O errors,
@@ -73,6 +76,9 @@ pub struct LoadConfig {
     pub rate: Option<f64>,
     /// Connect, read and write timeout.
     pub timeout: Duration,
+    /// At a rate: stop at the end of `duration` even when behind schedule, counting the
+    /// requests not sent as [`LoadReport::unsent`], instead of sending them late.
+    pub stop_at_deadline: bool,
 }
 
 /// The outcome of a run.
@@ -96,6 +102,9 @@ pub struct LoadReport {
     pub connect_errors: u64,
     /// Requests that got no answer after being written.
     pub io_errors: u64,
+    /// At a rate with [`LoadConfig::stop_at_deadline`]: requests scheduled before the end
+    /// that were never sent because their connection was behind.
+    pub unsent: u64,
 }
 
 impl LoadReport {
@@ -123,6 +132,12 @@ impl LoadReport {
         self.connect_errors + self.io_errors
     }
 
+    /// Requests the schedule asked for: answered, failed and (with
+    /// [`LoadConfig::stop_at_deadline`]) never sent. Only meaningful at a rate.
+    pub fn scheduled(&self) -> u64 {
+        self.requests + self.errors() + self.unsent
+    }
+
     /// The one-line summary.
     pub fn line(&self) -> String {
         let statuses: Vec<String> = self
@@ -130,8 +145,17 @@ impl LoadReport {
             .iter()
             .map(|(s, n)| format!("{s}:{n}"))
             .collect();
+        let unsent = if self.unsent > 0 {
+            format!(
+                " unsent={} (of {} scheduled)",
+                self.unsent,
+                self.scheduled()
+            )
+        } else {
+            String::new()
+        };
         format!(
-            "{} c={} requests={} rps={:.0} p50_ms={:.3} p99_ms={:.3} p999_ms={:.3} non2xx={} errors={} (connect={} io={}) statuses={}",
+            "{} c={} requests={} rps={:.0} p50_ms={:.3} p99_ms={:.3} p999_ms={:.3} non2xx={} errors={} (connect={} io={}){unsent} statuses={}",
             self.label,
             self.connections,
             self.requests,
@@ -174,6 +198,7 @@ impl LoadReport {
             "errors": self.errors(),
             "connect_errors": self.connect_errors,
             "io_errors": self.io_errors,
+            "unsent": self.unsent,
             "statuses": statuses,
         })
     }
@@ -186,6 +211,7 @@ struct WorkerTally {
     statuses: BTreeMap<u16, u64>,
     connect_errors: u64,
     io_errors: u64,
+    unsent: u64,
     last_answer: Option<Instant>,
 }
 
@@ -230,6 +256,7 @@ pub fn run(config: &LoadConfig) -> Result<LoadReport, BenchError> {
         statuses: BTreeMap::new(),
         connect_errors: 0,
         io_errors: 0,
+        unsent: 0,
     };
     let mut last = start;
     for h in handles {
@@ -242,6 +269,7 @@ pub fn run(config: &LoadConfig) -> Result<LoadReport, BenchError> {
         }
         report.connect_errors += tally.connect_errors;
         report.io_errors += tally.io_errors;
+        report.unsent += tally.unsent;
         if let Some(t) = tally.last_answer {
             last = last.max(t);
         }
@@ -291,6 +319,11 @@ fn worker(
                 let at = start + o + i.mul_f64(k as f64);
                 let now = Instant::now();
                 if at >= deadline {
+                    break;
+                }
+                if config.stop_at_deadline && now >= deadline {
+                    // Behind at the end: this and every later slot before the deadline.
+                    tally.unsent += slots_before(deadline - (start + o), i).saturating_sub(k);
                     break;
                 }
                 if at > now {
@@ -350,6 +383,15 @@ fn worker(
     tally
 }
 
+/// How many slots `k ≥ 0` of a connection's schedule, `k × interval` after its first,
+/// fall before `span` has passed since that first slot.
+fn slots_before(span: Duration, interval: Duration) -> u64 {
+    if interval.is_zero() {
+        return 0;
+    }
+    (span.as_secs_f64() / interval.as_secs_f64()).ceil() as u64
+}
+
 /// Parses `10s`, `500ms`, `2m`, `1.5s` or a plain number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
@@ -400,6 +442,7 @@ mod tests {
             statuses: BTreeMap::from([(200, 2), (204, 1), (503, 1)]),
             connect_errors: 1,
             io_errors: 2,
+            unsent: 0,
         };
         assert_eq!(report.non_2xx(), 1);
         assert_eq!(report.errors(), 3);
@@ -408,5 +451,95 @@ mod tests {
         assert_eq!(json["p50_ms"], 2.0);
         assert_eq!(json["statuses"]["503"], 1);
         assert!(report.line().contains("non2xx=1 errors=3"));
+        assert!(!report.line().contains("unsent"));
+        assert_eq!(report.scheduled(), 7);
+    }
+
+    /// A server that answers every request `delay` late, one connection at a time each.
+    fn slow_server(delay: Duration) -> Endpoint {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                std::thread::spawn(move || {
+                    let Ok(read_half) = stream.try_clone() else {
+                        return;
+                    };
+                    let mut reader = BufReader::new(read_half);
+                    let mut out = stream;
+                    let mut line = String::new();
+                    loop {
+                        // A GET has no body: the request ends with its empty line.
+                        loop {
+                            line.clear();
+                            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                                return;
+                            }
+                            if line == "\r\n" {
+                                break;
+                            }
+                        }
+                        std::thread::sleep(delay);
+                        let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+                        if out.write_all(answer).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        Endpoint::parse(&format!("http://{addr}")).unwrap()
+    }
+
+    fn slow_config(duration: Duration, stop_at_deadline: bool) -> LoadConfig {
+        LoadConfig {
+            endpoint: slow_server(Duration::from_millis(50)),
+            shape: Shape::Get {
+                path: "/".to_owned(),
+            },
+            connections: 1,
+            duration,
+            rate: Some(100.0),
+            timeout: Duration::from_secs(5),
+            stop_at_deadline,
+        }
+    }
+
+    #[test]
+    fn behind_schedule_a_load_stopping_at_its_deadline_counts_what_it_did_not_send() {
+        // One request every 10 ms for 400 ms (40), answered 50 ms late: about 8 get sent.
+        let started = Instant::now();
+        let report = run(&slow_config(Duration::from_millis(400), true)).unwrap();
+        assert!(
+            started.elapsed() < Duration::from_millis(700),
+            "it ran late"
+        );
+        assert_eq!(report.scheduled(), 40, "{}", report.line());
+        assert!((4..=10).contains(&report.requests), "{}", report.line());
+        assert_eq!(report.unsent, 40 - report.requests);
+        assert!(report.rps() < 30.0, "{}", report.line());
+        assert!(report.line().contains(" unsent="));
+        // Latency counts from the scheduled time: the last requests waited hundreds of ms.
+        assert!(report.latencies.percentile_ms(100.0) > 200.0);
+    }
+
+    #[test]
+    fn behind_schedule_a_load_by_default_sends_everything_late() {
+        // 10 requests scheduled over 100 ms, 50 ms each: all sent, the last ~0.5 s in.
+        let report = run(&slow_config(Duration::from_millis(100), false)).unwrap();
+        assert_eq!(report.requests, 10, "{}", report.line());
+        assert_eq!(report.unsent, 0);
+        assert!(report.elapsed >= Duration::from_millis(450));
+    }
+
+    #[test]
+    fn slots_of_a_schedule() {
+        let ms = Duration::from_millis;
+        assert_eq!(slots_before(ms(10), ms(5)), 2); // 0 and 5 ms; 10 ms is not before
+        assert_eq!(slots_before(ms(11), ms(5)), 3);
+        assert_eq!(slots_before(ms(0), ms(5)), 0);
+        assert_eq!(slots_before(ms(10), Duration::ZERO), 0);
     }
 }

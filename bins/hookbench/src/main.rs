@@ -17,6 +17,8 @@
 //!   connections, flat out or at a total rate; prints requests, rps, p50/p99/p999, non-2xx
 //!   and errors (see [`load`] for closed- versus open-loop measurement).
 //! - `hookbench seed`: fills a SQLite database through `SqliteStore::insert_many`.
+//! - `hookbench disk`: what a SQLite database spends its bytes on — the table, each index,
+//!   the `q` trigram index, the kept counters, free pages — in bytes and bytes per message.
 //! - `hookbench suite`: starts the real server on fresh databases and runs every phase of
 //!   the benchmark (see [`suite`]); prints one markdown table, optionally writing it into
 //!   a file between `<!-- bench-suite:begin -->` and `<!-- bench-suite:end -->`.
@@ -30,6 +32,7 @@
 //! or configuration errors. `load` exits 0 even when some answers were non-2xx: those are
 //! figures, reported as such.
 
+mod disk;
 mod error;
 mod http;
 mod latency;
@@ -70,6 +73,8 @@ enum Command {
     Load(LoadArgs),
     /// Fill a hookline SQLite database with generated messages.
     Seed(SeedArgs),
+    /// Show what a hookline SQLite database spends its bytes on, per structure and message.
+    Disk(DiskArgs),
     /// Run the whole benchmark suite against the real server binary.
     Suite(SuiteArgs),
 }
@@ -135,6 +140,14 @@ struct SeedArgs {
     group: usize,
 }
 
+/// `hookbench disk`.
+#[derive(Debug, Args)]
+struct DiskArgs {
+    /// The SQLite file (opened read-only; a running server may keep writing it).
+    #[arg(long)]
+    database: PathBuf,
+}
+
 /// `hookbench suite`.
 #[derive(Debug, Args)]
 struct SuiteArgs {
@@ -153,6 +166,17 @@ struct SuiteArgs {
     /// Connections of the read phases.
     #[arg(long, default_value_t = 8)]
     read_connections: usize,
+    /// Rate of the open-loop ingest (requests/s, over --connections) that runs during the
+    /// reads-while-ingesting phases.
+    #[arg(long, default_value_t = 10_000.0)]
+    busy_rate: f64,
+    /// Length of each read while ingest runs (the `/health/live` before it runs a third of
+    /// this, at least 2 s).
+    #[arg(long, default_value = "4s", value_parser = parse_duration)]
+    busy_read_duration: Duration,
+    /// Skip the reads-while-ingesting phases.
+    #[arg(long)]
+    no_busy_reads: bool,
     /// Distinct senders in the generated data.
     #[arg(long, default_value_t = 1000)]
     senders: u64,
@@ -187,6 +211,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Load(args) => run_load(args),
         Command::Seed(args) => run_seed(args),
+        Command::Disk(args) => run_disk(args),
         Command::Suite(args) => run_suite(args),
     };
     match result {
@@ -264,6 +289,7 @@ fn run_load(args: LoadArgs) -> Result<(), BenchError> {
         duration: args.duration,
         rate: args.rate,
         timeout: args.timeout,
+        stop_at_deadline: false,
     })?;
     if args.json {
         println!("{}", report.json());
@@ -285,6 +311,13 @@ fn run_seed(args: SeedArgs) -> Result<(), BenchError> {
         report.rows_per_sec(),
         args.database.display()
     );
+    Ok(())
+}
+
+fn run_disk(args: DiskArgs) -> Result<(), BenchError> {
+    let usage = disk::measure(&args.database)?;
+    println!("`{}`: {}\n", args.database.display(), disk::summary(&usage));
+    print!("{}", disk::table(&usage));
     Ok(())
 }
 
@@ -316,6 +349,12 @@ fn run_suite(args: SuiteArgs) -> Result<(), BenchError> {
     if args.connections == 0 || args.read_connections == 0 {
         return Err(usage("--connections", "must be at least 1"));
     }
+    if !(args.busy_rate.is_finite() && args.busy_rate > 0.0) {
+        return Err(usage(
+            "--busy-rate",
+            "must be a positive number of requests per second",
+        ));
+    }
     let command = std::env::args()
         .map(|a| {
             if a.is_empty() || a.contains([' ', '\'', '"']) {
@@ -332,6 +371,8 @@ fn run_suite(args: SuiteArgs) -> Result<(), BenchError> {
         read_duration: args.read_duration.unwrap_or(args.duration),
         connections: args.connections,
         read_connections: args.read_connections,
+        busy_rate: (!args.no_busy_reads).then_some(args.busy_rate),
+        busy_read_duration: args.busy_read_duration,
         senders: args.senders,
         group: args.group,
         server,

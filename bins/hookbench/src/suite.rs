@@ -5,26 +5,40 @@
 //!    64 connections (default `LOG_LEVEL=INFO`: per-request logs are part of the product);
 //! 2. another empty database with `LOG_LEVEL=WARN`: the same ingest, to show what the
 //!    request log costs (skip with `--no-warn-row`);
-//! 3. a third database seeded to `--rows` rows with [`crate::seed`]; the server's start-up
+//! 3. a third database seeded to `--rows` rows with [`crate::seed`], and what its file
+//!    spends its bytes on ([`crate::disk`]); the server's start-up
 //!    time on it (spawn → `/health/ready` 200); then, *at exactly that size*, `/health/live`
 //!    and every read shape at 8 connections, each read's p50 divided by that
 //!    `/health/live` p50 (same server, same client, same concurrency, same minute) — a
 //!    rare phrase among them; then `q` needles the server was never asked (so no count or
 //!    match is kept for them), each requested once: five four-word phrases in ~0.04% of
 //!    the rows (≤ 20 ms each) and five parts of a word in ~58% (≤ 150 ms each);
-//! 4. ingest at 64 connections into that database;
-//! 5. with `--postgres-url` (what `make bench` passes, on a throw-away cluster with
+//! 4. ingest at 64 connections into that database; the server is stopped and the file
+//!    measured again ([`crate::disk`]);
+//! 5. reads while ingest runs (skip with `--no-busy-reads`): the server restarted on that
+//!    database, and for every read shape of phase 3, an open-loop ingest at `--busy-rate`
+//!    (10,000/s) over 64 connections, and beside it `/health/live` then the read at 8
+//!    connections, the read's p50 divided by that `/health/live` p50 as in phase 3. The
+//!    ingest stops with the read even when behind schedule, counting what it did not send,
+//!    and gets its own row (achieved rate, p99, unsent), so a read is only "met" while the
+//!    ingest really ran at the rate. The database grows by the rate × the phase's length
+//!    (~0.5M rows), and each row gives its size at the start;
+//! 6. with `--postgres-url` (what `make bench` passes, on a throw-away cluster with
 //!    `fsync` on): ingest at 64 connections into an empty PostgreSQL database — one
 //!    replica, so comparable with phase 1; the row has no target (the targets are SQLite's).
 //!
-//! The peak RSS is the largest `VmHWM` of the three server processes. Every phase uses the
-//! in-process closed-loop load generator of [`crate::load`], so client and server share
-//! the machine's cores, as they did for the reference figures the targets came with.
+//! The peak RSS is the largest `VmHWM` of the server processes. Every phase uses the
+//! in-process load generator of [`crate::load`] (closed loop, except the ingest of phase 5),
+//! so client and server share the machine's cores, as they did for the reference figures
+//! the targets came with.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use hookline_sqlite::DiskUsage;
+
+use crate::disk;
 use crate::error::BenchError;
 use crate::http::Endpoint;
 use crate::load::{self, LoadConfig, LoadReport, Shape};
@@ -47,6 +61,33 @@ const STARTUP_S: f64 = 1.0;
 const FIRST_RARE_MS: f64 = 20.0;
 /// A `q` in about half of the rows, never asked before (issue 9).
 const FIRST_HALF_MS: f64 = 150.0;
+/// The share of its scheduled requests an open-loop ingest must send for the reads beside
+/// it to count as "while ingest runs at the rate".
+const BUSY_SENT_SHARE: f64 = 0.99;
+/// How long the ingest of phase 5 runs before its `/health/live` starts, and after the
+/// read is due to end (the read's own connections and last answers take a moment).
+const BUSY_LEAD: Duration = Duration::from_millis(500);
+/// See [`BUSY_LEAD`].
+const BUSY_TAIL: Duration = Duration::from_millis(250);
+
+/// How long `/health/live` runs right before a read of `read` length: a third of it, at
+/// least 2 s (no longer than the read).
+fn adjacent_live(read: Duration) -> Duration {
+    (read / 3).max(Duration::from_secs(2)).min(read)
+}
+
+/// Whether an open-loop ingest ran at its rate: it sent at least [`BUSY_SENT_SHARE`] of
+/// the requests its schedule asked for, and every one was answered with a 2xx.
+fn kept_up(ingest: &LoadReport) -> bool {
+    ingest.requests as f64 >= BUSY_SENT_SHARE * ingest.scheduled() as f64
+        && ingest.non_2xx() == 0
+        && ingest.errors() == 0
+}
+
+/// How long the ingest beside one read of phase 5 runs.
+fn busy_ingest_duration(read: Duration) -> Duration {
+    BUSY_LEAD + adjacent_live(read) + read + BUSY_TAIL
+}
 
 /// Settings of one suite run.
 #[derive(Debug, Clone)]
@@ -61,6 +102,10 @@ pub struct SuiteConfig {
     pub connections: usize,
     /// Connections of the read phases.
     pub read_connections: usize,
+    /// The rate of the ingest that runs during the reads of phase 5; `None` skips them.
+    pub busy_rate: Option<f64>,
+    /// Length of each read of phase 5.
+    pub busy_read_duration: Duration,
     /// Senders in the generated data.
     pub senders: u64,
     /// Messages per `insert_many` call while seeding.
@@ -154,6 +199,8 @@ struct Suite<'a> {
     secret: String,
     rows: Vec<Row>,
     peak_rss_kib: Vec<(String, u64)>,
+    /// What the large database's file holds, as (when, measurement).
+    disk: Vec<(String, DiskUsage)>,
 }
 
 /// A temporary folder removed on drop unless kept.
@@ -210,6 +257,7 @@ pub fn run(config: &SuiteConfig) -> Result<String, BenchError> {
         secret: format!("bench-{stamp}"),
         rows: Vec::new(),
         peak_rss_kib: Vec::new(),
+        disk: Vec::new(),
     };
     let started = std::time::Instant::now();
     suite.empty_database("INFO")?;
@@ -251,6 +299,7 @@ impl Suite<'_> {
             duration,
             rate: None,
             timeout: Duration::from_secs(30),
+            stop_at_deadline: false,
         })?;
         eprintln!("  {}", report.line());
         Ok(report)
@@ -359,6 +408,10 @@ impl Suite<'_> {
         );
         seed_row.rps = Some(seeded.rows_per_sec());
         self.rows.push(seed_row);
+        self.measure_disk(
+            &spec.database,
+            format!("as seeded ({} rows, no server yet)", thousands(rows)),
+        )?;
 
         eprintln!("phase: server on the {}-row database", thousands(rows));
         let server = RunningServer::start(&spec)?;
@@ -394,7 +447,7 @@ impl Suite<'_> {
         // Each read is compared with `/health/live` measured right before it, on the same
         // server and connections: the machine's speed drifts over a run (see
         // docs/PERFORMANCE.md), and a ratio should compare two moments of the same machine.
-        let adjacent = (rd / 3).max(Duration::from_secs(2)).min(rd);
+        let adjacent = adjacent_live(rd);
         for (label, path) in read_shapes(server.endpoint())? {
             let before = self.load(
                 server.endpoint(),
@@ -427,7 +480,130 @@ impl Suite<'_> {
             ingest,
         ));
         self.record_rss("large", &server);
-        server.stop()
+        server.stop()?;
+        self.measure_disk(
+            &spec.database,
+            format!(
+                "after the ingest into the {}-row db (server stopped)",
+                thousands(rows)
+            ),
+        )?;
+
+        if let Some(rate) = self.config.busy_rate {
+            eprintln!(
+                "phase: reads while ingest runs at {}/s, server restarted on the same database",
+                thousands(rate.round() as u64)
+            );
+            let server = RunningServer::start(&spec)?;
+            self.busy_reads(server.endpoint(), rate)?;
+            self.record_rss("large-busy", &server);
+            server.stop()?;
+        }
+        Ok(())
+    }
+
+    /// Measures the database file (read-only) and keeps the table for the section.
+    fn measure_disk(&mut self, path: &Path, when: String) -> Result<(), BenchError> {
+        let started = std::time::Instant::now();
+        let usage = disk::measure(path)?;
+        eprintln!(
+            "  disk: {} bytes for {} messages ({:.0} B/message), measured in {:.1} s",
+            thousands(usage.database_bytes),
+            thousands(usage.messages),
+            usage.database_bytes as f64 / usage.messages.max(1) as f64,
+            started.elapsed().as_secs_f64()
+        );
+        self.disk.push((when, usage));
+        Ok(())
+    }
+
+    /// Phase 5: every read shape while an open-loop ingest at `rate` runs beside it, each
+    /// read compared with `/health/live` measured under that same ingest right before it.
+    fn busy_reads(&mut self, endpoint: &Endpoint, rate: f64) -> Result<(), BenchError> {
+        let rc = self.config.read_connections;
+        let c = self.config.connections;
+        let rd = self.config.busy_read_duration;
+        // As in phase 3: `/health/live` for a third of the read, at least 2 s. The ingest
+        // starts first and ends after the read, so both run inside it.
+        let adjacent = adjacent_live(rd);
+        let rate_label = thousands(rate.round() as u64);
+        for (i, (label, path)) in read_shapes(endpoint)?.into_iter().enumerate() {
+            let rows_at_start = total_messages(endpoint)?;
+            let ingest_config = LoadConfig {
+                endpoint: endpoint.clone(),
+                shape: self.ingest_shape(&format!("busy{i}")),
+                connections: c,
+                duration: busy_ingest_duration(rd),
+                rate: Some(rate),
+                timeout: Duration::from_secs(30),
+                stop_at_deadline: true,
+            };
+            let ingest = std::thread::Builder::new()
+                .name("busy-ingest".to_owned())
+                .spawn(move || load::run(&ingest_config))
+                .map_err(|e| BenchError::Thread(format!("cannot start the ingest: {e}")))?;
+            std::thread::sleep(BUSY_LEAD);
+            let before = self.load(
+                endpoint,
+                Shape::Get {
+                    path: "/health/live".to_owned(),
+                },
+                rc,
+                adjacent,
+            )?;
+            let before_p50 = before.latencies.percentile_ms(50.0);
+            let read = self.load(endpoint, Shape::Get { path }, rc, rd)?;
+            let ingest = ingest
+                .join()
+                .map_err(|_| BenchError::Thread("the ingest thread panicked".to_owned()))??;
+            eprintln!("  beside it: {}", ingest.line());
+
+            let scheduled = ingest.scheduled();
+            let kept_up = kept_up(&ingest);
+            let mut read_row = Row::read(
+                format!(
+                    "{label}, {rc} conn, **while ingest runs at {rate_label}/s** ({} rows at \
+                     start; live p50 just before, same ingest: {before_p50:.3} ms){}",
+                    thousands(rows_at_start),
+                    if kept_up {
+                        ""
+                    } else {
+                        " — **the ingest fell behind** (next row), so this is not a read \
+                         at that rate"
+                    }
+                ),
+                read,
+                before_p50,
+            );
+            read_row.target = format!("p50 ≤ {READ_RATIO}× live, all 2xx, ingest kept up");
+            read_row.met = read_row.met.map(|m| m && kept_up);
+            self.rows.push(read_row);
+
+            let sent = if ingest.unsent > 0 {
+                format!(
+                    "; **behind schedule: {} of {} requests not sent**",
+                    thousands(ingest.unsent),
+                    thousands(scheduled)
+                )
+            } else {
+                String::new()
+            };
+            let mut ingest_row = Row::info(
+                format!(
+                    "↳ the ingest beside that read and its live: open loop at {rate_label}/s, {c} \
+                     conn, {} s, latency from each request's scheduled time{sent}",
+                    fmt_secs(busy_ingest_duration(rd))
+                ),
+                ingest,
+            );
+            ingest_row.target = format!(
+                "≥ {:.0}% of its requests sent, all 2xx",
+                BUSY_SENT_SHARE * 100.0
+            );
+            ingest_row.met = Some(kept_up);
+            self.rows.push(ingest_row);
+        }
+        Ok(())
     }
 
     /// `q` needles the server has never been asked (so no count is kept for them), each
@@ -543,8 +719,34 @@ impl Suite<'_> {
              same server, at the same concurrency, right before that read (for a third of the \
              read's duration, at least 2 s; shown in the row). The baseline row is a longer \
              `/health/live` phase before all the reads. The reads run on the database at \
-             exactly the seeded size, before the large-database ingest.\n"
+             exactly the seeded size, before the large-database ingest."
         );
+        if let Some(rate) = config.busy_rate {
+            let rd = config.busy_read_duration;
+            let _ = writeln!(
+                s,
+                "- **While ingest runs**: the rows marked so come last, on the large database \
+                 after its ingest, the server restarted on it. For each read shape an \
+                 open-loop ingest of distinct signed messages at {}/s over {} connections \
+                 (each connection on its own schedule, latency from the scheduled time) runs \
+                 from {} ms before `/health/live` ({} s) and the read ({} s, both at {} \
+                 connections) to {} ms after; the ratio is to that `/health/live`. The ingest \
+                 stops on time even when behind, counting what it could not send; its row \
+                 (↳) shows the rate it achieved and its p99, and the read is met only if the \
+                 ingest sent ≥ {:.0}% of its requests, all 2xx. The database grows by the \
+                 ingest (~{} rows per shape).",
+                thousands(rate.round() as u64),
+                config.connections,
+                BUSY_LEAD.as_millis(),
+                fmt_secs(adjacent_live(rd)),
+                fmt_secs(rd),
+                config.read_connections,
+                BUSY_TAIL.as_millis(),
+                BUSY_SENT_SHARE * 100.0,
+                thousands((rate * busy_ingest_duration(rd).as_secs_f64()).round() as u64)
+            );
+        }
+        let _ = writeln!(s);
         let _ = writeln!(
             s,
             "| phase | requests | rps | p50 ms | p99 ms | p999 ms | × live p50 | non-2xx / errors | target | met |"
@@ -598,9 +800,51 @@ impl Suite<'_> {
             peak_mib.map_or("unknown".to_owned(), |m| format!("{m:.1} MiB")),
             met(peak_mib.map(|m| m <= PEAK_RSS_MIB))
         );
+        if !self.disk.is_empty() {
+            let _ = writeln!(
+                s,
+                "\n### Disk bytes per message\n\nThe large database's file, measured \
+                 read-only with SQLite's `dbstat` (`hookbench disk --database FILE`; \
+                 `hookline_sqlite::disk_usage`). The `q` index is FTS5's shadow tables, \
+                 the counters the kept statistics (`hookline_*`: totals, senders, day/hour/minute \
+                 buckets, full-text watermark).\n"
+            );
+            for (when, usage) in &self.disk {
+                let _ = writeln!(
+                    s,
+                    "**{when}**: {}\n\n{}",
+                    disk::summary(usage),
+                    disk::table(usage)
+                );
+            }
+        }
         let _ = writeln!(s, "{END}");
         s
     }
+}
+
+/// `total_messages` of `/stats`: the database's size at a moment of the run.
+fn total_messages(endpoint: &Endpoint) -> Result<u64, BenchError> {
+    let path = "/stats";
+    let (status, body) = endpoint
+        .get(path, Duration::from_secs(30))
+        .map_err(|source| BenchError::Request {
+            path: path.to_owned(),
+            source,
+        })?;
+    let answer = |reason: String| BenchError::Answer {
+        path: path.to_owned(),
+        reason,
+    };
+    if status != 200 {
+        return Err(answer(format!("status {status}")));
+    }
+    let stats: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|e| answer(format!("not JSON: {e}")))?;
+    stats
+        .get("total_messages")
+        .and_then(serde_json::Value::as_u64)
+        .ok_or_else(|| answer("no total_messages".to_owned()))
 }
 
 /// The read shapes timed at size, as (label, path). The cursor is obtained by fetching a
@@ -818,6 +1062,27 @@ mod tests {
         // A begin marker without an end marker is left alone and the section appended.
         let broken = "a\n<!-- bench-suite:begin -->\n";
         assert!(replace_section(broken, SECTION).starts_with(broken));
+    }
+
+    #[test]
+    fn an_ingest_kept_up_when_it_sent_its_schedule_with_2xx_answers() {
+        let report = |requests: u64, unsent: u64, status: u16, io_errors: u64| LoadReport {
+            label: "POST /webhook".to_owned(),
+            connections: 64,
+            rate: Some(10_000.0),
+            requests,
+            elapsed: Duration::from_secs(7),
+            latencies: crate::latency::Latencies::default(),
+            statuses: std::collections::BTreeMap::from([(status, requests)]),
+            connect_errors: 0,
+            io_errors,
+            unsent,
+        };
+        assert!(kept_up(&report(67_500, 0, 200, 0)));
+        assert!(kept_up(&report(67_000, 500, 200, 0)), "within 1%");
+        assert!(!kept_up(&report(60_000, 7_500, 200, 0)), "behind schedule");
+        assert!(!kept_up(&report(67_500, 0, 503, 0)), "not 2xx");
+        assert!(!kept_up(&report(67_499, 0, 200, 1)), "an error");
     }
 
     #[test]

@@ -223,3 +223,52 @@ fn seed_fills_a_database_the_server_can_open() {
         .unwrap();
     assert!(String::from_utf8_lossy(&again.stdout).contains("created=0"));
 }
+
+#[test]
+fn disk_accounts_for_every_byte_of_a_seeded_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("disk.db");
+    let seeded = Command::new(env!("CARGO_BIN_EXE_hookbench"))
+        .args(["seed", "--rows", "3000", "--group", "1000", "--database"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(seeded.status.success());
+    let out = Command::new(env!("CARGO_BIN_EXE_hookbench"))
+        .args(["disk", "--database"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("**3,000** messages"), "{stdout}");
+    for structure in [
+        "| table `messages` |",
+        "| message_id index (`sqlite_autoindex_messages_1`) |",
+        "| index `messages_by_ts` |",
+        "| index `messages_by_from` |",
+        "| q index (FTS5) (`messages_fts_",
+        "| counters (`hookline_days`",
+        "| free pages |",
+        "| **database** (page count × page size) |",
+    ] {
+        assert!(stdout.contains(structure), "no {structure:?} in {stdout}");
+    }
+    // Closed by the seeder: nothing unexplained, and the file is the database.
+    assert!(!stdout.contains("unexplained"), "{stdout}");
+    assert!(!stdout.contains("On disk"), "{stdout}");
+
+    // A file that is not there is a run-time failure, and is not created.
+    let missing = dir.path().join("missing.db");
+    let out = Command::new(env!("CARGO_BIN_EXE_hookbench"))
+        .args(["disk", "--database"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!missing.exists());
+}

@@ -144,6 +144,7 @@
 mod buckets;
 mod connection;
 mod counts;
+mod disk;
 mod error;
 mod index;
 #[cfg(test)]
@@ -171,6 +172,7 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::Connection;
 
 pub use connection::INDEX_SUFFIX;
+pub use disk::{DiskUsage, DiskUsageError, Part, PartKind, disk_usage};
 pub use error::SqliteError;
 pub use schema::SCHEMA_VERSION;
 
