@@ -45,10 +45,15 @@ fn bytes(n: u64) -> String {
     }
 }
 
-/// One line: the messages, the page size and the pages.
+/// One line: the messages, the page size, the pages, and the index file when there is one.
 pub fn summary(usage: &DiskUsage) -> String {
+    let index = usage
+        .index_path
+        .as_ref()
+        .map(|p| format!(" (with its index file `{}`)", p.display()))
+        .unwrap_or_default();
     format!(
-        "**{}** messages, page size {} B, {} pages",
+        "**{}** messages, page size {} B, {} pages{index}",
         thousands(usage.messages),
         usage.page_size,
         thousands(usage.database_bytes / usage.page_size.max(1)),
@@ -138,6 +143,7 @@ mod tests {
         };
         DiskUsage {
             path: PathBuf::from("/tmp/app.db"),
+            index_path: None,
             messages: 1000,
             page_size: page,
             database_bytes: 100 * page,

@@ -34,7 +34,9 @@ pub enum PartKind {
     Messages,
     /// The unique index behind `message_id TEXT PRIMARY KEY` (`sqlite_autoindex_messages_1`).
     MessageIdIndex,
-    /// Another index of `messages` (`messages_by_ts`, `messages_by_from`), by name.
+    /// Another index of `messages` (the index file's `hookline_by_ts` and
+    /// `hookline_by_from`; `messages_by_ts` and `messages_by_from` before schema version 6),
+    /// by name.
     Index(String),
     /// The trigram index of `q`: FTS5's shadow tables `messages_fts_*`.
     QIndex,
@@ -56,7 +58,7 @@ impl PartKind {
             PartKind::MessageIdIndex
         } else if name.starts_with("messages_fts") {
             PartKind::QIndex
-        } else if name.starts_with("messages_") {
+        } else if name.starts_with("messages_") || name.starts_with("hookline_by_") {
             PartKind::Index(name.to_owned())
         } else if name.starts_with("hookline_") {
             PartKind::Counters
@@ -100,6 +102,10 @@ pub struct Part {
 pub struct DiskUsage {
     /// The file measured.
     pub path: PathBuf,
+    /// Its index file (see [`INDEX_SUFFIX`](crate::INDEX_SUFFIX)), measured with it when it
+    /// exists: its b-trees are among [`parts`](Self::parts), its pages, free pages and
+    /// sizes are added to the totals below.
+    pub index_path: Option<PathBuf>,
     /// Rows of `messages`, counted.
     pub messages: u64,
     /// `PRAGMA page_size`.
@@ -172,8 +178,8 @@ pub enum DiskUsageError {
     },
 }
 
-/// Measures the hookline database at `path`: bytes per structure, free pages, sizes and
-/// the number of messages. Opens the file read-only (it is never created or written;
+/// Measures the hookline database at `path` and its index file: bytes per structure, free
+/// pages, sizes and the number of messages. Opens the file read-only (it is never created or written;
 /// a running server may keep writing it) and reads every page once. Like any reader of a
 /// WAL database, the connection may leave an empty `-wal` and a `-shm` file beside it.
 pub fn disk_usage(path: &Path) -> Result<DiskUsage, DiskUsageError> {
@@ -190,11 +196,56 @@ pub fn disk_usage(path: &Path) -> Result<DiskUsage, DiskUsageError> {
         cause: Box::new(cause),
     })?;
     drop(conn);
-    usage.file_bytes = file_size(path)?.unwrap_or(0);
+    let (file, wal) = sizes(path)?;
+    usage.file_bytes = file;
+    usage.wal_bytes = wal;
+    let mut index = path.as_os_str().to_owned();
+    index.push(crate::INDEX_SUFFIX);
+    let index = PathBuf::from(index);
+    if file_size(&index)?.is_some() {
+        let conn = Connection::open_with_flags(
+            &index,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|cause| DiskUsageError::CannotOpen {
+            path: index.clone(),
+            cause: Box::new(cause),
+        })?;
+        let of_index = measure(&conn, &index).map_err(|cause| DiskUsageError::Measure {
+            path: index.clone(),
+            cause: Box::new(cause),
+        })?;
+        let (file, wal) = sizes(&index)?;
+        usage.database_bytes += of_index.database_bytes;
+        usage.free_bytes += of_index.free_bytes;
+        usage.lock_byte_page_bytes += of_index.lock_byte_page_bytes;
+        usage.file_bytes += file;
+        usage.wal_bytes += wal;
+        for part in of_index.parts {
+            match usage.parts.iter_mut().find(|p| p.kind == part.kind) {
+                Some(mine) => {
+                    mine.objects.extend(part.objects);
+                    mine.objects.sort();
+                    mine.pages += part.pages;
+                    mine.bytes += part.bytes;
+                }
+                None => usage.parts.push(part),
+            }
+        }
+        usage.parts.sort_by(|a, b| a.kind.cmp(&b.kind));
+        usage.index_path = Some(index);
+    }
+    Ok(usage)
+}
+
+/// The sizes of a database file and of its `-wal` (0 for a file that does not exist).
+fn sizes(path: &Path) -> Result<(u64, u64), DiskUsageError> {
     let mut wal = path.as_os_str().to_owned();
     wal.push("-wal");
-    usage.wal_bytes = file_size(Path::new(&wal))?.unwrap_or(0);
-    Ok(usage)
+    Ok((
+        file_size(path)?.unwrap_or(0),
+        file_size(Path::new(&wal))?.unwrap_or(0),
+    ))
 }
 
 /// The size of a file, `None` when it does not exist.
@@ -215,7 +266,17 @@ fn measure(conn: &Connection, path: &Path) -> rusqlite::Result<DiskUsage> {
     // A deferred transaction whose first statement reads: one snapshot for all below.
     conn.execute_batch("BEGIN")?;
     let page_size = unsigned(conn.query_row("PRAGMA page_size", [], |r| r.get(0))?);
-    let messages = unsigned(conn.query_row("SELECT count(*) FROM messages", [], |r| r.get(0))?);
+    // The index file has no `messages`: its rows are the database's.
+    let has_messages: i64 = conn.query_row(
+        "SELECT count(*) FROM sqlite_schema WHERE name = 'messages'",
+        [],
+        |r| r.get(0),
+    )?;
+    let messages = if has_messages > 0 {
+        unsigned(conn.query_row("SELECT count(*) FROM messages", [], |r| r.get(0))?)
+    } else {
+        0
+    };
     let page_count = unsigned(conn.query_row("PRAGMA page_count", [], |r| r.get(0))?);
     let free_pages = unsigned(conn.query_row("PRAGMA freelist_count", [], |r| r.get(0))?);
     // One row per b-tree: `pageno` is its number of pages and `pgsize` their bytes.
@@ -267,6 +328,7 @@ fn measure(conn: &Connection, path: &Path) -> rusqlite::Result<DiskUsage> {
     };
     Ok(DiskUsage {
         path: path.to_owned(),
+        index_path: None,
         messages,
         page_size,
         database_bytes,
@@ -313,7 +375,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("disk.db");
         let store = SqliteStore::open(SqliteConfig::file(&path)).unwrap();
-        // More than the full-text batch (2,000), so the q index holds rows too.
+        // Closing the store indexes every row, so the index file holds them all.
         for group in 0..5u64 {
             store
                 .insert_many((group * 500..(group + 1) * 500).map(message).collect())
@@ -325,6 +387,9 @@ mod tests {
         let usage = disk_usage(&path).unwrap();
         assert_eq!(usage.messages, 2_500);
         assert_eq!(usage.unexplained_bytes(), 0, "{usage:#?}");
+        let mut index = path.as_os_str().to_owned();
+        index.push(crate::INDEX_SUFFIX);
+        assert_eq!(usage.index_path, Some(PathBuf::from(index)));
         // Closed: the WAL was checkpointed and truncated, the file is the database.
         assert_eq!(usage.wal_bytes, 0, "{usage:#?}");
         assert_eq!(usage.file_bytes, usage.database_bytes, "{usage:#?}");
@@ -343,8 +408,8 @@ mod tests {
         for kind in [
             PartKind::Messages,
             PartKind::MessageIdIndex,
-            PartKind::Index("messages_by_ts".to_owned()),
-            PartKind::Index("messages_by_from".to_owned()),
+            PartKind::Index("hookline_by_ts".to_owned()),
+            PartKind::Index("hookline_by_from".to_owned()),
             PartKind::QIndex,
             PartKind::Counters,
             PartKind::Schema,
