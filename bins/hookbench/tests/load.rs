@@ -249,8 +249,8 @@ fn disk_accounts_for_every_byte_of_a_seeded_database() {
     for structure in [
         "| table `messages` |",
         "| message_id index (`sqlite_autoindex_messages_1`) |",
-        "| index `messages_by_ts` |",
-        "| index `messages_by_from` |",
+        "| index `hookline_by_ts` |",
+        "| index `hookline_by_from` |",
         "| q index (FTS5) (`messages_fts_",
         "| counters (`hookline_days`",
         "| free pages |",
