@@ -196,7 +196,8 @@ pub(crate) fn step(conn: &Connection) -> rusqlite::Result<i64> {
         .query_row([], |r| r.get(0))?;
     let mut rows: Vec<Pending> = tx
         .prepare_cached(
-            "SELECT rowid, ts_key, message_id, from_msisdn, text_folded FROM data.messages
+            "SELECT rowid, ts_key, message_id, from_msisdn, coalesce(text_folded, text)
+             FROM data.messages
              WHERE rowid > ?1 ORDER BY rowid LIMIT ?2",
         )?
         .query_map(params![upto, MAX_STEP], |r| {

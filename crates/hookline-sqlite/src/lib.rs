@@ -317,6 +317,9 @@ impl SqliteStore {
                 cause: Box::new(other),
             },
         })?;
+        if !target.memory {
+            schema::compact_if_mostly_free(&conn).map_err(cannot_open)?;
+        }
         // The writer works on a connection opened after the migration, so that nothing the
         // migration connection had loaded (planner statistics removed by version 3, see
         // `schema.rs`) outlives it. The new one opens before the old one closes: a `memdb`

@@ -106,8 +106,8 @@ fn key(trigram: &str) -> u128 {
 impl Sample {
     fn take(conn: &Connection, last: i64) -> rusqlite::Result<Sample> {
         let mut stmt = conn.prepare_cached(
-            "SELECT text_folded FROM messages
-             WHERE rowid > ?1 AND text_folded IS NOT NULL",
+            "SELECT coalesce(text_folded, text) FROM messages
+             WHERE rowid > ?1 AND text IS NOT NULL",
         )?;
         let mut rows = stmt.query([last - SAMPLE_ROWS])?;
         let mut postings: HashMap<u128, Vec<u32>> = HashMap::new();
@@ -312,7 +312,7 @@ mod tests {
     #[test]
     fn a_rare_phrase_of_common_trigrams_is_asked_as_candidates() -> rusqlite::Result<()> {
         let conn = Connection::open_in_memory()?;
-        conn.execute_batch("CREATE TABLE messages (text_folded TEXT)")?;
+        conn.execute_batch("CREATE TABLE messages (text TEXT, text_folded TEXT)")?;
         let words = ["please", "call", "tomorrow", "invoice", "hello", "status"];
         let mut state = 3_u64;
         for _ in 0..3_000 {
@@ -324,7 +324,7 @@ mod tests {
                     words[usize::try_from((state >> 33) % 6).unwrap_or(0)]
                 })
                 .collect();
-            conn.execute("INSERT INTO messages VALUES (?1)", [text.join(" ")])?;
+            conn.execute("INSERT INTO messages (text) VALUES (?1)", [text.join(" ")])?;
         }
         let samples = SampleCache::default();
         let rare = plan(&conn, "please call tomorrow invoice", &samples)?;

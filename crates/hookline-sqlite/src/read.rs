@@ -251,7 +251,7 @@ fn matched_once(
                 let newer = collect(
                     &format!(
                         "SELECT m.ts_key, m.message_id, m.rowid FROM messages AS m NOT INDEXED
-                         WHERE m.rowid > ?1 AND instr(m.text_folded, ?2) > 0{since_cond}"
+                         WHERE m.rowid > ?1 AND instr(coalesce(m.text_folded, m.text), ?2) > 0{since_cond}"
                     ),
                     args,
                 )?;
@@ -286,7 +286,7 @@ fn matched_once(
                 &format!(
                     "SELECT m.ts_key, m.message_id, m.rowid FROM ({TEXT_MATCHES}) AS f
                      CROSS JOIN messages AS m ON m.rowid = f.r
-                     WHERE instr(m.text_folded, ?2) > 0{since_cond}"
+                     WHERE instr(coalesce(m.text_folded, m.text), ?2) > 0{since_cond}"
                 ),
                 args,
             )?;
@@ -340,7 +340,7 @@ pub(crate) const TEXT_MATCHES: &str =
      UNION ALL
      SELECT rowid AS r FROM main.messages
      WHERE rowid > (SELECT upto FROM ix.hookline_fts_watermark WHERE id = 1)
-       AND instr(text_folded, ?2) > 0";
+       AND instr(coalesce(text_folded, text), ?2) > 0";
 
 /// The filters of a list query, in stored form.
 #[derive(Clone, Copy)]
@@ -378,7 +378,10 @@ impl Shape<'_> {
         }
         if let Some(q) = self.q {
             args.push(Value::Text(q.to_owned()));
-            sql.push(format!("instr({m}text_folded, ?{}) > 0", args.len()));
+            sql.push(format!(
+                "instr(coalesce({m}text_folded, {m}text), ?{}) > 0",
+                args.len()
+            ));
         }
     }
 
@@ -430,7 +433,7 @@ fn page(
         args.push(Value::Text(search.fts.clone()));
         args.push(Value::Text(shape.q.unwrap_or_default().to_owned()));
         if !search.exact {
-            conds.push("instr(m.text_folded, ?2) > 0".to_owned());
+            conds.push("instr(coalesce(m.text_folded, m.text), ?2) > 0".to_owned());
         }
         let without_q = Shape { q: None, ..*shape };
         without_q.conditions_on("m.", "m.", &mut conds, &mut args);

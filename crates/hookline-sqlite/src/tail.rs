@@ -337,7 +337,8 @@ pub(crate) fn load(conn: &Connection, tail: &Tail) -> rusqlite::Result<()> {
         |r| r.get(0),
     )?;
     let mut stmt = conn.prepare(
-        "SELECT rowid, ts_key, message_id, from_msisdn, text_folded FROM data.messages
+        "SELECT rowid, ts_key, message_id, from_msisdn, coalesce(text_folded, text)
+         FROM data.messages
          WHERE rowid > ?1 ORDER BY rowid",
     )?;
     let rows = stmt

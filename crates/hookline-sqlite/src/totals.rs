@@ -38,7 +38,7 @@ impl FromSql for StoredCount {
 /// than [`FTS_BATCH`](crate::writer::FTS_BATCH) of them, a rowid range) whose folded text
 /// contains `?2`.
 const ABOVE_WATERMARK: &str = "rowid > (SELECT upto FROM ix.hookline_fts_watermark WHERE id = 1)
-     AND instr(text_folded, ?2) > 0";
+     AND instr(coalesce(text_folded, text), ?2) > 0";
 
 /// Rows whose folded text contains the needle, asked of the trigram index as `search`
 /// (see `plan.rs`), optionally with `ts_key >= since`.
@@ -60,7 +60,7 @@ fn count_trigram(
             .prepare_cached(&format!(
                 "SELECT (SELECT count(*) FROM ix.messages_fts
                          CROSS JOIN messages AS c ON c.rowid = messages_fts.rowid
-                         WHERE messages_fts MATCH ?1 AND instr(c.text_folded, ?2) > 0)
+                         WHERE messages_fts MATCH ?1 AND instr(coalesce(c.text_folded, c.text), ?2) > 0)
                       + (SELECT count(*) FROM messages WHERE {ABOVE_WATERMARK})"
             ))?
             .query_row([fts, needle], |r| r.get(0))?,
@@ -72,7 +72,7 @@ fn count_trigram(
                 if exact {
                     ""
                 } else {
-                    " AND instr(m.text_folded, ?2) > 0"
+                    " AND instr(coalesce(m.text_folded, m.text), ?2) > 0"
                 }
             ))?
             .query_row(params![fts, needle, since], |r| r.get(0))?,
@@ -165,7 +165,9 @@ fn count_uncached(
         (None, Some(since), None) => return count_since(conn, view, since),
         (None, None, Some(needle)) => conn
             // Every row, in the table (which holds the tail's rows too).
-            .prepare_cached("SELECT count(*) FROM messages WHERE instr(text_folded, ?1) > 0")?
+            .prepare_cached(
+                "SELECT count(*) FROM messages WHERE instr(coalesce(text_folded, text), ?1) > 0",
+            )?
             .query_row([needle], |r| r.get(0))?,
         _ => {
             // The rows up to the watermark, in the index table of the shape's order

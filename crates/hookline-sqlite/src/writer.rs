@@ -249,6 +249,8 @@ fn write_group(
             let key = message.ts().instant().sort_key();
             let text = message.text().map(|t| t.as_str());
             let folded = text.map(fold_case);
+            // Stored only where folding changed the text (see `schema.rs`, version 6).
+            let stored_folded = folded.as_deref().filter(|f| Some(*f) != text);
             let changed = insert.execute(params![
                 message.message_id().as_str(),
                 message.from().as_str(),
@@ -257,7 +259,7 @@ fn write_group(
                 text,
                 created_at,
                 key,
-                folded,
+                stored_folded,
             ])?;
             if changed == 1 {
                 rows.push(TailRow {

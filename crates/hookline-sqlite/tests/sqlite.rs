@@ -646,7 +646,7 @@ fn check_index_file(path: &Path) -> u64 {
         );
     }
     let with_text = one(&format!(
-        "SELECT count(*) FROM data.messages WHERE rowid <= {upto} AND text_folded IS NOT NULL"
+        "SELECT count(*) FROM data.messages WHERE rowid <= {upto} AND text IS NOT NULL"
     ));
     let in_fts = one("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH '\"ash tes\"'");
     assert_eq!(in_fts, with_text, "trigram index");
