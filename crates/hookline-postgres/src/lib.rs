@@ -135,6 +135,9 @@ use crate::counts::CountCache;
 use crate::error::{pool_error, store_error};
 use crate::tls::TlsSettings;
 
+/// Pooled connections per process unless the URL's `pool_max_size` says otherwise.
+pub const DEFAULT_POOL_SIZE: usize = 10;
+
 /// How to open a [`PostgresStore`]: the parsed connection settings and the limits.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PostgresConfig {
@@ -150,17 +153,19 @@ pub struct PostgresConfig {
 
 impl PostgresConfig {
     /// Parses a libpq connection URL (`postgres://` or `postgresql://`, including
-    /// `?sslmode=`, `sslrootcert=`, `host=/socket/dir`, `options=`) or key=value string.
-    /// Defaults: `sslmode=prefer`, `connect_timeout` 5 s unless set, 10 connections, 5 s
-    /// pool wait and statement timeout. `sslmode` is one of `disable`, `prefer`,
+    /// `?sslmode=`, `sslrootcert=`, `host=/socket/dir`, `options=`) or key=value string,
+    /// plus hookline's own `pool_max_size=N` (1 to 1000, taken out before connecting).
+    /// Defaults: `sslmode=prefer`, `connect_timeout` 5 s unless set,
+    /// [`DEFAULT_POOL_SIZE`] connections, 5 s pool wait and statement timeout. `sslmode` is one of `disable`, `prefer`,
     /// `require`, `verify-ca`, `verify-full` (see the crate docs); the root certificate
     /// file is read by [`PostgresStore::open`].
     ///
     /// # Errors
     ///
-    /// [`PostgresError::Url`] when it does not parse (an unknown `sslmode` included).
+    /// [`PostgresError::Url`] when it does not parse (an unknown `sslmode` included),
+    /// [`PostgresError::Unsupported`] for a bad `pool_max_size`.
     pub fn from_url(url: &str) -> Result<Self, PostgresError> {
-        let (url, tls) = tls::split(url)?;
+        let (url, extracted) = tls::split(url)?;
         let mut pg: tokio_postgres::Config = url.parse().map_err(PostgresError::Url)?;
         if pg.get_connect_timeout().is_none() {
             pg.connect_timeout(Duration::from_secs(5));
@@ -170,8 +175,8 @@ impl PostgresConfig {
         }
         Ok(Self {
             pg,
-            tls,
-            max_connections: 10,
+            tls: extracted.tls,
+            max_connections: extracted.pool_max_size.unwrap_or(DEFAULT_POOL_SIZE),
             pool_wait: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(5),
         })

@@ -85,12 +85,27 @@ impl TlsSettings {
     }
 }
 
-/// Takes `sslmode=verify-ca|verify-full` and `sslrootcert=…` out of a connection string
-/// (`verify-*` becomes `require`), so that tokio-postgres' parser accepts the rest.
-pub(crate) fn split(url: &str) -> Result<(Cow<'_, str>, TlsSettings), PostgresError> {
-    let mut settings = TlsSettings {
-        verify: None,
-        root_cert: None,
+/// What [`split`] took out of a connection string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Extracted {
+    pub(crate) tls: TlsSettings,
+    /// `pool_max_size=N`: hookline's own parameter, the most pooled connections.
+    pub(crate) pool_max_size: Option<usize>,
+}
+
+/// The most connections `pool_max_size` may ask for.
+pub(crate) const MAX_POOL_SIZE: usize = 1000;
+
+/// Takes what tokio-postgres' parser would refuse out of a connection string:
+/// `sslmode=verify-ca|verify-full` (which becomes `require`), `sslrootcert=…`, and
+/// hookline's own `pool_max_size=N`.
+pub(crate) fn split(url: &str) -> Result<(Cow<'_, str>, Extracted), PostgresError> {
+    let mut settings = Extracted {
+        tls: TlsSettings {
+            verify: None,
+            root_cert: None,
+        },
+        pool_max_size: None,
     };
     let is_url = url.starts_with("postgres://") || url.starts_with("postgresql://");
     let rewritten = if is_url {
@@ -102,9 +117,9 @@ pub(crate) fn split(url: &str) -> Result<(Cow<'_, str>, TlsSettings), PostgresEr
         for pair in query.split('&') {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             let value = percent_decode(value)?;
-            if take(&mut settings, &percent_decode(key)?, &value) {
+            if take(&mut settings, &percent_decode(key)?, &value)? {
                 changed = true;
-                if settings.verify.is_some() && key == "sslmode" {
+                if settings.tls.verify.is_some() && key == "sslmode" {
                     kept.push("sslmode=require");
                 }
             } else {
@@ -129,9 +144,9 @@ pub(crate) fn split(url: &str) -> Result<(Cow<'_, str>, TlsSettings), PostgresEr
         let mut changed = false;
         for word in url.split_whitespace() {
             let (key, value) = word.split_once('=').unwrap_or((word, ""));
-            if take(&mut settings, key, value) {
+            if take(&mut settings, key, value)? {
                 changed = true;
-                if settings.verify.is_some() && key == "sslmode" {
+                if settings.tls.verify.is_some() && key == "sslmode" {
                     kept.push("sslmode=require");
                 }
             } else {
@@ -147,21 +162,32 @@ pub(crate) fn split(url: &str) -> Result<(Cow<'_, str>, TlsSettings), PostgresEr
 }
 
 /// Records `key=value` if it is one tokio-postgres does not parse; `true` if it was.
-fn take(settings: &mut TlsSettings, key: &str, value: &str) -> bool {
+fn take(settings: &mut Extracted, key: &str, value: &str) -> Result<bool, PostgresError> {
+    let tls = &mut settings.tls;
     match (key, value) {
-        ("sslmode", "verify-ca") => settings.verify = Some(Verify::Chain),
-        ("sslmode", "verify-full") => settings.verify = Some(Verify::ChainAndName),
+        ("sslmode", "verify-ca") => tls.verify = Some(Verify::Chain),
+        ("sslmode", "verify-full") => tls.verify = Some(Verify::ChainAndName),
         ("sslmode", _) => {
             // A later plain mode overrides an earlier verify-* (the last one wins, as in
             // libpq); tokio-postgres reads the plain one.
-            settings.verify = None;
-            return false;
+            tls.verify = None;
+            return Ok(false);
         }
-        ("sslrootcert", "system" | "") => settings.root_cert = None,
-        ("sslrootcert", path) => settings.root_cert = Some(PathBuf::from(path)),
-        _ => return false,
+        ("sslrootcert", "system" | "") => tls.root_cert = None,
+        ("sslrootcert", path) => tls.root_cert = Some(PathBuf::from(path)),
+        ("pool_max_size", n) => {
+            let n = n
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_POOL_SIZE).contains(n))
+                .ok_or(PostgresError::Unsupported(
+                    "pool_max_size must be a whole number from 1 to 1000",
+                ))?;
+            settings.pool_max_size = Some(n);
+        }
+        _ => return Ok(false),
     }
-    true
+    Ok(true)
 }
 
 /// `%XX` decoding of a URL component (libpq's URLs are percent-encoded).
@@ -353,7 +379,23 @@ mod tests {
 
     fn settings(url: &str) -> (String, TlsSettings) {
         let (rest, settings) = split(url).unwrap();
-        (rest.into_owned(), settings)
+        (rest.into_owned(), settings.tls)
+    }
+
+    #[test]
+    fn the_pool_size_is_taken_out_and_checked() {
+        let (rest, extracted) = split("postgres://db/x?pool_max_size=4&sslmode=disable").unwrap();
+        assert_eq!(rest, "postgres://db/x?sslmode=disable");
+        assert_eq!(extracted.pool_max_size, Some(4));
+        let (rest, extracted) = split("host=db pool_max_size=16").unwrap();
+        assert_eq!(rest, "host=db");
+        assert_eq!(extracted.pool_max_size, Some(16));
+        for bad in ["0", "1001", "-1", "x", ""] {
+            assert!(
+                split(&format!("postgres://db/x?pool_max_size={bad}")).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
