@@ -22,7 +22,9 @@
 # and a leaf rather than one self-signed certificate: rustls/webpki refuse a CA
 # certificate as the server's own, and `verify-full` against 127.0.0.1 has to fail.)
 # HOOKLINE_PG_SSL=off starts it without TLS (what `make bench` measures: the URL's default
-# sslmode=prefer would otherwise encrypt every benchmark connection).
+# sslmode=prefer would otherwise encrypt every benchmark connection); the sslmode tests are
+# then skipped. With HOOKLINE_TEST_POSTGRES_URL given, set HOOKLINE_TEST_POSTGRES_SSLROOTCERT
+# and HOOKLINE_TEST_POSTGRES_SOCKET yourself (or to `skip`).
 # The socket folder is exported as HOOKLINE_TEST_POSTGRES_SOCKET (for host=/dir URLs).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -125,7 +127,9 @@ export HOOKLINE_TEST_POSTGRES_DATA="$dir/data"
 export HOOKLINE_TEST_POSTGRES_BIN="$bin"
 export HOOKLINE_TEST_POSTGRES_SOCKET="$dir"
 tls_note="no TLS"
-if [ "$ssl" != off ]; then
+if [ "$ssl" = off ]; then
+  export HOOKLINE_TEST_POSTGRES_SSLROOTCERT=skip   # the sslmode tests print SKIPPED
+else
   export HOOKLINE_TEST_POSTGRES_SSLROOTCERT="$dir/tls/ca.pem"
   tls_note="TLS, CA $dir/tls/ca.pem"
 fi
