@@ -64,14 +64,14 @@ down: ## Stop the stack and remove its volumes (the database too)
 logs: ## Follow the API's logs
 	$(COMPOSE) logs -f api
 
-bench: ## Benchmark suite: the real server on empty and 1M-row SQLite databases, and on PostgreSQL (throw-away cluster, fsync on); writes docs/PERFORMANCE.md
+bench: ## Benchmark suite: the real server on empty and 1M-row SQLite databases, and on PostgreSQL (throw-away cluster, fsync on, no TLS); writes docs/PERFORMANCE.md
 	$(CARGO) build --release -p hookline -p hookbench
-	HOOKLINE_PG_FSYNC=on bash deploy/tests/with-postgres.sh bash -c \
+	HOOKLINE_PG_FSYNC=on HOOKLINE_PG_SSL=off bash deploy/tests/with-postgres.sh bash -c \
 	  'HOOKLINE_BENCH_POSTGRES_URL="$${HOOKLINE_TEST_POSTGRES_URL:-}" $(CARGO) run --release -p hookbench -- suite --out docs/PERFORMANCE.md' 
 
-bench-postgres: ## PostgreSQL at scale: ingest through 1 and 3 replicas, hookctl copy of a 1M-row SQLite file, reads at 1M rows (throw-away cluster, fsync on)
+bench-postgres: ## PostgreSQL at scale: ingest through 1 and 3 replicas, hookctl copy of a 1M-row SQLite file, reads at 1M rows (throw-away cluster, fsync on, no TLS)
 	$(CARGO) build --release -p hookline -p hookbench -p hookctl
-	HOOKLINE_PG_FSYNC=on bash deploy/tests/with-postgres.sh bash bins/hookbench/scripts/postgres-scale.sh $(SQLITE_DB)
+	HOOKLINE_PG_FSYNC=on HOOKLINE_PG_SSL=off bash deploy/tests/with-postgres.sh bash bins/hookbench/scripts/postgres-scale.sh $(SQLITE_DB)
 
 bench-store: ## Store-level benchmark of hookline-sqlite (no HTTP)
 	$(CARGO) bench -p hookline-sqlite --bench store

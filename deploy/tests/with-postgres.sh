@@ -15,6 +15,17 @@
 # is hookline's (a killed hookline process), not the disk's. HOOKLINE_PG_FSYNC=on keeps
 # PostgreSQL's durable defaults (what `make bench` measures). Trust authentication on
 # 127.0.0.1 only.
+#
+# TLS: the cluster has ssl=on with a server certificate for DNS name `localhost` (not for
+# 127.0.0.1), signed by a throw-away CA made with `openssl req -x509` at creation; the CA's
+# PEM file is exported as HOOKLINE_TEST_POSTGRES_SSLROOTCERT for the sslmode tests. (A CA
+# and a leaf rather than one self-signed certificate: rustls/webpki refuse a CA
+# certificate as the server's own, and `verify-full` against 127.0.0.1 has to fail.)
+# HOOKLINE_PG_SSL=off starts it without TLS (what `make bench` measures: the URL's default
+# sslmode=prefer would otherwise encrypt every benchmark connection); the sslmode tests are
+# then skipped. With HOOKLINE_TEST_POSTGRES_URL given, set HOOKLINE_TEST_POSTGRES_SSLROOTCERT
+# and HOOKLINE_TEST_POSTGRES_SOCKET yourself (or to `skip`).
+# The socket folder is exported as HOOKLINE_TEST_POSTGRES_SOCKET (for host=/dir URLs).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -49,6 +60,8 @@ if ! bin="$(pg_bin)"; then
   bin="$(pg_bin)" || die "postgresql installed but initdb not found"
 fi
 need python3
+ssl="${HOOKLINE_PG_SSL:-on}"
+[ "$ssl" = off ] || need openssl
 
 dir="$(mktemp -d "${TMPDIR:-/tmp}/hookline-pg.XXXXXX")"
 chmod 755 "$dir"
@@ -75,6 +88,28 @@ port = $port
 unix_socket_directories = '$dir'
 max_connections = 300
 CONF
+if [ "$ssl" != off ]; then
+  # A throw-away CA, and the server's certificate for `localhost` signed by it.
+  mkdir "$dir/tls"
+  (
+    cd "$dir/tls"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+      -subj "/CN=hookline test CA" -keyout ca.key -out ca.pem
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+      -subj "/CN=localhost" -keyout server.key -out server.csr
+    printf 'subjectAltName = DNS:localhost\nbasicConstraints = critical, CA:FALSE\nextendedKeyUsage = serverAuth\n' >server.ext
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+      -extfile server.ext -out server.pem
+  ) >"$dir/openssl.log" 2>&1 || { cat "$dir/openssl.log" >&2; die "openssl could not make the test certificates"; }
+  chmod 600 "$dir/tls/server.key"
+  chmod 644 "$dir/tls/ca.pem" "$dir/tls/server.pem"
+  [ "${#as_pg[@]}" -eq 0 ] || chown postgres: "$dir/tls/server.key" "$dir/tls/server.pem"
+  cat >>"$dir/data/postgresql.conf" <<CONF
+ssl = on
+ssl_cert_file = '$dir/tls/server.pem'
+ssl_key_file = '$dir/tls/server.key'
+CONF
+fi
 if [ "${HOOKLINE_PG_FSYNC:-off}" != on ]; then
   cat >>"$dir/data/postgresql.conf" <<CONF
 fsync = off
@@ -90,7 +125,15 @@ export HOOKLINE_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/hookline_
 # For tests that restart the server (pg_ctl restart under load).
 export HOOKLINE_TEST_POSTGRES_DATA="$dir/data"
 export HOOKLINE_TEST_POSTGRES_BIN="$bin"
-echo "with-postgres: PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (data in $dir)"
+export HOOKLINE_TEST_POSTGRES_SOCKET="$dir"
+tls_note="no TLS"
+if [ "$ssl" = off ]; then
+  export HOOKLINE_TEST_POSTGRES_SSLROOTCERT=skip   # the sslmode tests print SKIPPED
+else
+  export HOOKLINE_TEST_POSTGRES_SSLROOTCERT="$dir/tls/ca.pem"
+  tls_note="TLS, CA $dir/tls/ca.pem"
+fi
+echo "with-postgres: PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port and $dir/.s.PGSQL.$port ($tls_note; data in $dir)"
 set +e
 "$@"
 status=$?

@@ -376,12 +376,16 @@ mod tests {
             Some(DatabaseLocation::Postgres(_))
         ));
         assert!(matches!(
+            parse("postgres://u:p@db:5432/hookline?sslmode=verify-full&sslrootcert=/etc/ca.pem"),
+            Some(DatabaseLocation::Postgres(_))
+        ));
+        assert!(matches!(
             parse("postgresql:///hookline?host=/run/postgresql"),
             Some(DatabaseLocation::Postgres(_))
         ));
         for bad in [
             "mysql://x",
-            "postgres://db/x?sslmode=require",
+            "postgres://db/x?sslmode=bogus",
             "postgres://db:notaport/x",
             "sqlite:///",
             "sqlite:/x",

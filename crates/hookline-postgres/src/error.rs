@@ -15,6 +15,9 @@ pub enum PostgresError {
     /// The URL asks for something this build does not do.
     #[error("{0}")]
     Unsupported(&'static str),
+    /// The TLS settings cannot be used (e.g. `sslrootcert` names no readable PEM file).
+    #[error("PostgreSQL TLS: {0}")]
+    Tls(String),
     /// The connection pool could not be built.
     #[error("cannot build the connection pool: {0}")]
     Pool(String),

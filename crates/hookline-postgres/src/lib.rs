@@ -96,8 +96,15 @@
 //!   [`MessageStore`]: connection problems, timeouts and resource limits are
 //!   `Unavailable`, a missing or newer schema `NotReady`, anything else `Internal`.
 //! - Nothing here panics on what the database or a client sends.
-//! - TLS is not built in yet: `sslmode=require` is refused when the URL is parsed
-//!   (`disable` and the default `prefer` connect without TLS).
+//!
+//! # TLS (see `tls.rs`)
+//!
+//! rustls (`tokio-postgres-rustls`, the `ring` provider), with libpq's `sslmode`s:
+//! `disable` (plain), `prefer` (the default: TLS if the server offers it, else plain; the
+//! certificate is not checked), `require` (TLS or no connection; the certificate is not
+//! checked, unless `sslrootcert` is given), `verify-ca` (TLS, certificate signed by a
+//! trusted root) and `verify-full` (also issued for the URL's host). `sslrootcert=/path.pem`
+//! names the roots; without it Mozilla's roots (built in) are trusted.
 
 mod codec;
 mod counts;
@@ -106,6 +113,7 @@ mod read;
 mod schema;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod tls;
 
 use std::fmt;
 use std::time::Duration;
@@ -117,8 +125,7 @@ use hookline_store::{Inserted, MessageStore, StoreError, async_trait};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::OnceCell;
-use tokio_postgres::NoTls;
-use tokio_postgres::config::{Host, SslMode};
+use tokio_postgres::config::Host;
 
 pub use error::PostgresError;
 pub use schema::SCHEMA_VERSION;
@@ -126,11 +133,16 @@ pub use schema::SCHEMA_VERSION;
 use crate::codec::{encode, needs_escape};
 use crate::counts::CountCache;
 use crate::error::{pool_error, store_error};
+use crate::tls::TlsSettings;
+
+/// Pooled connections per process unless the URL's `pool_max_size` says otherwise.
+pub const DEFAULT_POOL_SIZE: usize = 10;
 
 /// How to open a [`PostgresStore`]: the parsed connection settings and the limits.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PostgresConfig {
     pg: tokio_postgres::Config,
+    tls: TlsSettings,
     /// The most connections this process opens.
     pub max_connections: usize,
     /// How long a call waits for a pooled connection (and for a new one to be made).
@@ -141,21 +153,20 @@ pub struct PostgresConfig {
 
 impl PostgresConfig {
     /// Parses a libpq connection URL (`postgres://` or `postgresql://`, including
-    /// `?sslmode=`, `host=/socket/dir`, `options=`) or key=value string. Defaults:
-    /// `connect_timeout` 5 s unless set, 10 connections, 5 s pool wait and statement
-    /// timeout.
+    /// `?sslmode=`, `sslrootcert=`, `host=/socket/dir`, `options=`) or key=value string,
+    /// plus hookline's own `pool_max_size=N` (1 to 1000, taken out before connecting).
+    /// Defaults: `sslmode=prefer`, `connect_timeout` 5 s unless set,
+    /// [`DEFAULT_POOL_SIZE`] connections, 5 s pool wait and statement timeout. `sslmode` is one of `disable`, `prefer`,
+    /// `require`, `verify-ca`, `verify-full` (see the crate docs); the root certificate
+    /// file is read by [`PostgresStore::open`].
     ///
     /// # Errors
     ///
-    /// [`PostgresError::Url`] when it does not parse; [`PostgresError::Unsupported`] for
-    /// `sslmode=require` (no TLS in this build).
+    /// [`PostgresError::Url`] when it does not parse (an unknown `sslmode` included),
+    /// [`PostgresError::Unsupported`] for a bad `pool_max_size`.
     pub fn from_url(url: &str) -> Result<Self, PostgresError> {
+        let (url, extracted) = tls::split(url)?;
         let mut pg: tokio_postgres::Config = url.parse().map_err(PostgresError::Url)?;
-        if pg.get_ssl_mode() == SslMode::Require {
-            return Err(PostgresError::Unsupported(
-                "sslmode=require is not supported: this build has no TLS (use sslmode=disable or prefer)",
-            ));
-        }
         if pg.get_connect_timeout().is_none() {
             pg.connect_timeout(Duration::from_secs(5));
         }
@@ -164,10 +175,17 @@ impl PostgresConfig {
         }
         Ok(Self {
             pg,
-            max_connections: 10,
+            tls: extracted.tls,
+            max_connections: extracted.pool_max_size.unwrap_or(DEFAULT_POOL_SIZE),
             pool_wait: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(5),
         })
+    }
+
+    /// The `sslmode` in effect, by its libpq name (`require` with `sslrootcert` is
+    /// `verify-ca`).
+    pub fn ssl_mode(&self) -> &'static str {
+        self.tls.mode_name(self.pg.get_ssl_mode())
     }
 
     /// The connection settings with the statement timeout added to the session options
@@ -223,6 +241,7 @@ impl fmt::Debug for PostgresConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PostgresConfig")
             .field("url", &self.to_string())
+            .field("sslmode", &self.ssl_mode())
             .field("password", &"[redacted]")
             .field("max_connections", &self.max_connections)
             .field("pool_wait", &self.pool_wait)
@@ -244,11 +263,13 @@ impl PostgresStore {
     ///
     /// # Errors
     ///
-    /// [`PostgresError::Pool`] when the pool cannot be built.
+    /// [`PostgresError::Tls`] when `sslrootcert` cannot be read, [`PostgresError::Pool`]
+    /// when the pool cannot be built.
     pub fn open(config: &PostgresConfig) -> Result<Self, PostgresError> {
+        let tls = tls::connector(&config.tls, config.pg.get_ssl_mode())?;
         let manager = Manager::from_config(
             config.connection(),
-            NoTls,
+            tls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },

@@ -44,6 +44,53 @@ pub fn test_url() -> Option<String> {
     }
 }
 
+/// The variable naming the test server's CA certificate (PEM): the server has TLS with a
+/// certificate for `localhost` signed by it (`deploy/tests/with-postgres.sh` sets it).
+pub const SSL_ROOT_CERT_VARIABLE: &str = "HOOKLINE_TEST_POSTGRES_SSLROOTCERT";
+/// The variable naming the folder of the test server's Unix socket (with-postgres.sh sets it).
+pub const SOCKET_VARIABLE: &str = "HOOKLINE_TEST_POSTGRES_SOCKET";
+
+/// The test server's CA file, for the `sslmode` tests; `None` when PostgreSQL tests are
+/// skipped or the variable is `skip`.
+///
+/// # Panics
+///
+/// When the variable is unset: a TLS test must not pass without a TLS server.
+pub fn test_ssl_root_cert() -> Option<String> {
+    optional_setting(
+        SSL_ROOT_CERT_VARIABLE,
+        "the PEM file of the CA that signed the server's certificate for `localhost`",
+    )
+}
+
+/// The test server's Unix socket folder; `None` when PostgreSQL tests are skipped or the
+/// variable is `skip`.
+///
+/// # Panics
+///
+/// When the variable is unset.
+pub fn test_socket_dir() -> Option<String> {
+    optional_setting(
+        SOCKET_VARIABLE,
+        "the folder holding the server's Unix socket",
+    )
+}
+
+fn optional_setting(variable: &str, what: &str) -> Option<String> {
+    test_url()?;
+    match std::env::var(variable) {
+        Ok(value) if value == "skip" => {
+            let _ = writeln!(std::io::stderr(), "SKIPPED: {variable}=skip");
+            None
+        }
+        Ok(value) if !value.trim().is_empty() => Some(value),
+        _ => panic!(
+            "{variable} is not set: it names {what} (deploy/tests/with-postgres.sh sets it); \
+             set it to `skip` to skip the tests that need it"
+        ),
+    }
+}
+
 /// A fresh schema; dropped with the guard.
 pub struct TestSchema {
     admin_url: String,
@@ -106,6 +153,11 @@ impl TestSchema {
             .into_iter()
             .next()
             .unwrap_or_else(|| panic!("{sql}: no row"))
+    }
+
+    /// The URL with `query` (`key=value&…`) added to its parameters.
+    pub fn url_with(&self, query: &str) -> String {
+        format!("{}&{query}", self.url)
     }
 
     /// Runs `sql` in this schema and returns the first column of every row, as text.

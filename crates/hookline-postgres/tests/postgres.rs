@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use hookline_postgres::testing::{TestSchema, test_url};
-use hookline_postgres::{PostgresConfig, PostgresStore, SCHEMA_VERSION};
+use hookline_postgres::{DEFAULT_POOL_SIZE, PostgresConfig, PostgresStore, SCHEMA_VERSION};
 use hookline_store::{MessageStore, StoreError};
 use hookline_store_conformance::runtime;
 
@@ -75,5 +75,33 @@ fn credentials_never_show_in_display_or_debug() {
     let config = PostgresConfig::from_url("postgres://user:hunter2@db:5432/hookline").unwrap();
     assert_eq!(config.to_string(), "postgres://user@db:5432/hookline");
     assert!(!format!("{config:?}").contains("hunter2"));
-    assert!(PostgresConfig::from_url("postgres://db/x?sslmode=require").is_err());
+    assert!(PostgresConfig::from_url("postgres://db/x?sslmode=bogus").is_err());
+}
+
+#[test]
+fn the_pool_size_comes_from_the_url() {
+    let size = |url: &str| PostgresConfig::from_url(url).map(|c| c.max_connections);
+    assert_eq!(size("postgres://db/x").unwrap(), DEFAULT_POOL_SIZE);
+    assert_eq!(size("postgres://db/x?pool_max_size=4").unwrap(), 4);
+    assert_eq!(size("host=db pool_max_size=16").unwrap(), 16);
+    assert!(size("postgres://db/x?pool_max_size=0").is_err());
+}
+
+#[test]
+fn every_libpq_sslmode_parses() {
+    let mode = |url: &str| PostgresConfig::from_url(url).unwrap().ssl_mode();
+    assert_eq!(mode("postgres://db/x"), "prefer");
+    for m in ["disable", "prefer", "require", "verify-ca", "verify-full"] {
+        assert_eq!(mode(&format!("postgres://db/x?sslmode={m}")), m);
+        assert_eq!(mode(&format!("host=db dbname=x sslmode={m}")), m);
+    }
+    let config = PostgresConfig::from_url("postgres://u:pw@db/x?sslmode=verify-full").unwrap();
+    assert!(format!("{config:?}").contains("verify-full"));
+    // The root certificate is read when the store is opened: a missing file is an error
+    // at start-up, not at the first connection.
+    let config = PostgresConfig::from_url(
+        "postgres://db/x?sslmode=verify-full&sslrootcert=/nonexistent.pem",
+    )
+    .unwrap();
+    assert!(PostgresStore::open(&config).is_err());
 }
