@@ -19,6 +19,21 @@
 //!   every caller of that group gets [`StoreError::Unavailable`]; the writer keeps serving,
 //!   so the store recovers by itself when space returns. Under load the queue fills while a
 //!   commit is in flight, so group size adapts to the load without any timer.
+//! - **A commit writes the row and nothing more** (schema version 6): the row, its
+//!   `message_id` key (exactly once) and the kept statistics. The list orders and the
+//!   trigram index of `q` live in a second file, `app.db.index` ([`INDEX_SUFFIX`]), which
+//!   an indexer thread fills behind a watermark in large sorted batches (`index.rs`).
+//!   SQLite allows one writer per file, so those batches never hold up a group commit.
+//!   Rows above the watermark — the *tail* — are kept in memory in both list orders
+//!   (`tail.rs`) and merged into every read: a read starts its snapshot of the index file,
+//!   then of the database, while holding the tail's lock, and uses exactly the tail rows
+//!   its database snapshot holds and its index snapshot lacks, so answers are the
+//!   reference's at any lag. The tail is bounded: while it holds [`SqliteConfig::max_tail`]
+//!   rows (20,000 by default) the next group waits for the indexer, up to the busy
+//!   timeout, then fails as `Unavailable` (503). The index file is derived data
+//!   (`synchronous=NORMAL`; a crash loses at most its last batches, indexed again); a
+//!   missing one, or one that belongs to another database, is rebuilt from the rows at
+//!   open (about 30 s per million rows).
 //! - **Durability**: WAL journal, `synchronous=FULL` (the WAL is fsynced on every commit),
 //!   so a row is on disk before its caller hears `Ok`. The crash test in
 //!   `tests/sqlite.rs` SIGKILLs a writing process and finds every acknowledged id.
@@ -54,7 +69,7 @@
 //!   Called outside a tokio runtime, a read that needs the blocking pool runs on the caller's
 //!   thread instead.
 //!
-//! # Schema (version 5, see `schema.rs`)
+//! # Schema (version 6, see `schema.rs`)
 //!
 //! `messages` keeps the original services' columns and adds, computed in Rust:
 //! - `ts_key`: [`Instant::sort_key`](hookline_domain::Instant::sort_key) of `ts`, a
@@ -63,21 +78,18 @@
 //! - `text_folded`: [`fold_case`](hookline_query::fold_case) of `text` (SQLite's `lower()`
 //!   is ASCII-only), matched literally (`%` and `_` are ordinary characters).
 //!
-//! `messages_fts` is a contentless FTS5 table with the `trigram` tokenizer
-//! (`case_sensitive 1`, since the text is already folded in Rust; `detail=full`, because
-//! a needle is matched as a phrase of consecutive trigrams, which is an exact substring
-//! match). Its rowid is the message's rowid. Measured trade-off (see `benches/store.rs`
-//! and `docs/PERFORMANCE.md`): indexed with every group it cost roughly a third of ingest
-//! throughput (a segment written and merged per group); it turns `q` at a million rows
-//! from a ~200 ms scan into ~15 ms. Since version 4 it is filled in batches: a row is
-//! indexed once 2,000 rows wait above the watermark `hookline_fts_watermark.upto`, in
-//! the transaction of the group that reached that count; every `q` that uses the index
-//! adds the rows above the watermark, found by scanning that rowid range with `instr()`.
-//!
-//! Indexes, each in list order so a page is an index range walk:
-//! `messages_by_ts (ts_key, message_id)` and
-//! `messages_by_from (from_msisdn, ts_key, message_id)`; both also carry the rowid, so
-//! skipping rows (offset) never touches the table.
+//! In the index file (`index.rs`): `messages_fts`, a contentless FTS5 table with the
+//! `trigram` tokenizer (`case_sensitive 1`, since the text is already folded in Rust;
+//! `detail=full`, because a needle is matched as a phrase of consecutive trigrams, which
+//! is an exact substring match), whose rowid is the message's rowid; and the two list
+//! orders as `WITHOUT ROWID` tables, `hookline_by_ts (ts_key, message_id, rid)` and
+//! `hookline_by_from (from_msisdn, ts_key, message_id, rid)`, so a page is a range walk of
+//! one of them that reads only the page's rows from `messages` (by rowid), and skipping
+//! rows (offset) never touches the table. `hookline_fts_watermark.upto` is the rowid up to
+//! which every row is in all three; a `q` that uses the trigram index adds the rows above
+//! it by scanning that rowid range of `messages` with `instr()`, and the list shapes merge
+//! the in-memory tail. `text_folded` is stored only where folding changes the text; reads
+//! use `coalesce(text_folded, text)`.
 //!
 //! Statistics are kept incrementally, in the same transaction as the inserts:
 //! - `hookline_totals`: one row with the message count, the sender count, and the
@@ -93,14 +105,14 @@
 //! page itself is read in `read.rs`.
 //!
 //! - no filter: the totals row; `from`: the sender's count;
-//! - `since`: rows of `since`'s own minute counted in the index (one minute of rows at
-//!   most), plus the later minutes of its hour, hours of its day and the later days from
+//! - `since`: rows of `since`'s own minute counted in the `ts_key` order (one minute of
+//!   rows at most, index and tail), plus the later minutes of its hour, hours of its day and the later days from
 //!   the bucket tables. The cost is bounded by the rows in one minute plus the number of
 //!   distinct days after `since`; the trade-off is three extra small upserts per group
 //!   (per distinct day, hour and minute in it);
 //! - a deep `offset` without `from`/`q` skips whole days, hours and minutes with the same
-//!   tables, then at most one minute of index entries;
-//! - `from` + `since` counts an index range of that sender;
+//!   tables, then at most one minute of index entries and tail rows;
+//! - `from` + `since` counts an index range of that sender, plus its tail rows;
 //! - any `q`: the exact `total` is kept in memory per filter with the rowid it counted up
 //!   to (`counts.rs`), and a later read adds only the matching rows above that rowid —
 //!   rows are never updated or deleted and rowids only grow, so the kept count stays exact.
