@@ -5,18 +5,20 @@
 //! # One snapshot for the table and the tail
 //!
 //! The writer adds a group's rows here *before* it commits them (and takes them out again
-//! if the commit fails, before its next commit); a read starts its SQLite snapshot while
+//! if the commit fails, before its next commit); a read starts its SQLite snapshots while
 //! holding this structure's lock ([`Tail::begin`]), reading the watermark `W` (the index
 //! file's snapshot starts there) and then the last rowid `R` (the database's snapshot
-//! starts there, later, so it holds every row the index holds: `W <= R`). So every row the snapshot holds above `W` is here, and the
-//! read uses exactly the entries with `W < rowid <= R`: those in its snapshot and not in
-//! its snapshot's indexes. Entries at or below `W` may still be here (another read needs
-//! them); entries above `R` are not committed yet for this read, or were committed after
-//! its snapshot began.
+//! starts there, later, so it holds every row the index holds: `W <= R`). So every row
+//! the snapshot holds above `W` is here, and the read uses exactly the entries with
+//! `W < rowid <= R`: those in its snapshot and not in its snapshot's indexes. Entries at
+//! or below `W` may still be here (another read needs them); entries above `R` are not
+//! committed yet for this read, or were committed after its snapshot began. Rows above
+//! what this process's writer committed (another process writing the same file) are read
+//! from the snapshot into the tail by the read that first sees them.
 //!
-//! After the writer indexes rows up to a new watermark it drops the entries at or below
-//! the smallest `W` of any read still open ([`Tail::indexed`]); a read that starts later
-//! sees the new watermark (its snapshot begins after that commit), so it never needs them.
+//! After the indexer commits a new watermark the entries at or below the smallest `W` of
+//! any read still open are dropped ([`Tail::indexed`]); a read that starts later sees the
+//! new watermark (its snapshot begins after that commit), so it never needs them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
@@ -184,6 +186,22 @@ impl Tail {
         let r: i64 = conn
             .prepare_cached("SELECT coalesce(max(rowid), 0) FROM main.messages")?
             .query_row([], |row| row.get(0))?;
+        if r > inner.last {
+            // Rows this process did not write (another process on the same file, such as
+            // `hookctl` reading while a server writes), or its own writer's last group
+            // between its commit and `committed`: read them from this snapshot.
+            let from = inner.last.max(w);
+            let rows = conn
+                .prepare_cached(&format!("{ROWS} FROM main.messages WHERE rowid > ?1 AND rowid <= ?2"))?
+                .query_map([from, r], tail_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            for row in rows {
+                if !inner.by_rowid.contains_key(&row.rowid) {
+                    add_one(&mut inner, row);
+                }
+            }
+            inner.last = r;
+        }
         *inner.reads.entry(w).or_default() += 1;
         Ok(TailView { tail: self, w, r })
     }
@@ -336,22 +354,26 @@ pub(crate) fn load(conn: &Connection, tail: &Tail) -> rusqlite::Result<()> {
         [],
         |r| r.get(0),
     )?;
-    let mut stmt = conn.prepare(
-        "SELECT rowid, ts_key, message_id, from_msisdn, coalesce(text_folded, text)
-         FROM data.messages
-         WHERE rowid > ?1 ORDER BY rowid",
-    )?;
+    let mut stmt = conn.prepare(&format!(
+        "{ROWS} FROM data.messages WHERE rowid > ?1 ORDER BY rowid"
+    ))?;
     let rows = stmt
-        .query_map([upto], |r| {
-            Ok(TailRow {
-                rowid: r.get(0)?,
-                ts_key: r.get(1)?,
-                message_id: r.get(2)?,
-                from: r.get(3)?,
-                text_folded: r.get(4)?,
-            })
-        })?
+        .query_map([upto], tail_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     tail.load(upto, rows);
     Ok(())
+}
+
+/// The columns of a [`TailRow`], in [`tail_row`] order.
+const ROWS: &str = "SELECT rowid, ts_key, message_id, from_msisdn, coalesce(text_folded, text)";
+
+/// A [`TailRow`] from [`ROWS`].
+fn tail_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TailRow> {
+    Ok(TailRow {
+        rowid: r.get(0)?,
+        ts_key: r.get(1)?,
+        message_id: r.get(2)?,
+        from: r.get(3)?,
+        text_folded: r.get(4)?,
+    })
 }

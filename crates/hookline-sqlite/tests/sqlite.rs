@@ -57,7 +57,7 @@ fn query(filter: Filter, limit: u32, start: PageStart) -> ListQuery {
     ListQuery::new(filter, limit, start).unwrap()
 }
 
-fn all(store: &Store, filter: Filter) -> (Vec<String>, u64) {
+fn all<S: MessageStore>(store: &Blocking<S>, filter: Filter) -> (Vec<String>, u64) {
     let page = store
         .list(&query(filter, 100, PageStart::Offset(0)))
         .unwrap();
@@ -958,6 +958,35 @@ fn numbered(n: usize) -> Message {
         ),
         text.as_deref(),
     )
+}
+
+/// Two stores on one file (a server and `hookctl` reading it, say) each keep their own
+/// tail of unindexed rows: a read still sees the rows the other one wrote, indexed or not.
+#[test]
+fn a_second_store_on_the_same_file_sees_rows_it_did_not_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.db");
+    let writer = open_batched(&path, 1_000_000);
+    let reader = open_batched(&path, 1_000_000);
+    let reference = Blocking(MemoryStore::new());
+    let next = insert_numbered(&writer, &reference, 0, 40);
+    assert_eq!(watermark(&path), (0, 40), "nothing indexed");
+    for store in [&writer, &reader] {
+        assert_eq!(
+            all(store, Filter::default()),
+            all(&reference, Filter::default())
+        );
+        let from = Filter {
+            from: Some("+15550000003".to_owned()),
+            ..Filter::default()
+        };
+        assert_eq!(all(store, from.clone()), all(&reference, from));
+    }
+    insert_numbered(&writer, &reference, next, 25);
+    assert_eq!(
+        all(&reader, Filter::default()),
+        all(&reference, Filter::default())
+    );
 }
 
 /// Version 4 indexes text in batches: rows above the watermark are not in the trigram
