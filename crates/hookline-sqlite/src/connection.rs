@@ -134,7 +134,7 @@ impl Target {
         // ingest 26-48 ms -> 16 ms, throughput +4-7%; docs/PERFORMANCE.md).
         conn.execute_batch(
             "PRAGMA synchronous = NORMAL;
-             PRAGMA cache_size = -16384;
+             PRAGMA cache_size = -8192;
              PRAGMA wal_autocheckpoint = 60000;
              PRAGMA journal_size_limit = 67108864;",
         )?;
@@ -147,9 +147,14 @@ impl Target {
     pub(crate) fn open_reader(&self, conn: &Connection) -> rusqlite::Result<()> {
         self.configure(conn)?;
         conn.execute("ATTACH DATABASE ?1 AS ix", [&self.index_uri])?;
+        // 4 MiB of pages for each file: a reader looks rows up in `main` and walks the list
+        // orders in `ix` (8 MiB for `main` alone before the indexes moved out). Any commit
+        // to a file empties every reader's cache of it anyway, so under ingest a larger
+        // cache only costs memory.
         conn.execute_batch(
             "PRAGMA query_only = ON;
-             PRAGMA cache_size = -8192;",
+             PRAGMA main.cache_size = -4096;
+             PRAGMA ix.cache_size = -4096;",
         )?;
         conn.set_prepared_statement_cache_capacity(64);
         // Query-planner stability: without it SQLite re-prepares a cached statement whenever
