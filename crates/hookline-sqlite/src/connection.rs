@@ -78,15 +78,21 @@ impl Target {
         Ok(())
     }
 
+    /// WAL for a file, an in-memory rollback journal for `memdb` (which has no WAL).
+    fn set_journal(&self, conn: &Connection) -> rusqlite::Result<()> {
+        let journal = if self.memory { "MEMORY" } else { "WAL" };
+        let _: String = conn.query_row(&format!("PRAGMA journal_mode = {journal}"), [], |r| {
+            r.get(0)
+        })?;
+        Ok(())
+    }
+
     /// The writer's connection: creates the file, sets the journal and durability.
     pub(crate) fn open_writer(&self) -> rusqlite::Result<Connection> {
         let conn =
             Connection::open_with_flags(&self.uri, self.flags() | OpenFlags::SQLITE_OPEN_CREATE)?;
         self.configure(&conn)?;
-        let journal = if self.memory { "MEMORY" } else { "WAL" };
-        let _: String = conn.query_row(&format!("PRAGMA journal_mode = {journal}"), [], |r| {
-            r.get(0)
-        })?;
+        self.set_journal(&conn)?;
         conn.execute_batch(
             "PRAGMA synchronous = FULL;
              PRAGMA cache_size = -32768;
@@ -124,10 +130,7 @@ impl Target {
             self.flags() | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_URI,
         )?;
         self.configure(&conn)?;
-        let journal = if self.memory { "MEMORY" } else { "WAL" };
-        let _: String = conn.query_row(&format!("PRAGMA journal_mode = {journal}"), [], |r| {
-            r.get(0)
-        })?;
+        self.set_journal(&conn)?;
         // Checkpoints only every 60,000 pages (about 240 MB of WAL): one indexing step
         // rewrites most leaves of the list indexes, and a leaf rewritten by several steps
         // between two checkpoints is copied back once (measured at a million rows: p99 of

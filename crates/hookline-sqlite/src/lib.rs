@@ -557,34 +557,27 @@ impl Inner {
         snapshot::read_bounded(&conn, f)
     }
 
+    /// [`read::list`] with this store's tail and kept counts, on `conn` inside a read
+    /// transaction.
+    fn list_on(
+        &self,
+        conn: &Connection,
+        query: &ListQuery,
+        effort: Effort,
+    ) -> Result<Option<Page<Message>>, StoreError> {
+        read::list(conn, &self.tail, query, &self.counts, &self.samples, effort)
+    }
+
     /// [`MessageStore::list`] on a cheap path: `None` unless it could be answered inline.
     fn list_inline(&self, query: &ListQuery) -> Option<Result<Page<Message>, StoreError>> {
-        self.read_inline(|conn| {
-            read::list(
-                conn,
-                &self.tail,
-                query,
-                &self.counts,
-                &self.samples,
-                Effort::Bounded,
-            )
-        })
-        .and_then(Result::transpose)
+        self.read_inline(|conn| self.list_on(conn, query, Effort::Bounded))
+            .and_then(Result::transpose)
     }
 
     /// [`MessageStore::list`], blocking.
     fn list(&self, query: &ListQuery) -> Result<Page<Message>, StoreError> {
-        self.read(|conn| {
-            read::list(
-                conn,
-                &self.tail,
-                query,
-                &self.counts,
-                &self.samples,
-                Effort::Any,
-            )
-        })?
-        .ok_or_else(|| StoreError::internal(NoAnswer))
+        self.read(|conn| self.list_on(conn, query, Effort::Any))?
+            .ok_or_else(|| StoreError::internal(NoAnswer))
     }
 
     /// [`MessageStore::stats`] when a reader is idle: a few rows of the kept tables.

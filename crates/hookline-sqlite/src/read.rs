@@ -440,20 +440,8 @@ fn page(
     } else {
         shape.conditions_on("x.", "m.", &mut conds, &mut args);
     }
-    if let Some(cursor) = cursor {
-        let at = if search.is_some() { "m." } else { "x." };
-        args.push(Value::Text(cursor.ts_key().to_owned()));
-        args.push(Value::Text(cursor.message_id().as_str().to_owned()));
-        conds.push(format!(
-            "({at}ts_key, {at}message_id) > (?{}, ?{})",
-            args.len() - 1,
-            args.len()
-        ));
-    }
-    args.push(Value::Integer(fetch));
-    let limit_arg = args.len();
-    args.push(Value::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
-    let offset_arg = args.len();
+    let at = if search.is_some() { "m." } else { "x." };
+    let (limit_arg, offset_arg) = window(at, cursor, fetch, offset, &mut conds, &mut args);
     let where_clause = if conds.is_empty() {
         String::new()
     } else {
@@ -573,6 +561,31 @@ fn merged_page(
     Ok(page)
 }
 
+/// Adds the cursor's condition on the list key of table prefix `at` (ending with `.`) and
+/// the `LIMIT`/`OFFSET` parameters; returns those two parameters' numbers.
+fn window(
+    at: &str,
+    cursor: Option<&Cursor>,
+    limit: i64,
+    offset: u64,
+    conds: &mut Vec<String>,
+    args: &mut Vec<Value>,
+) -> (usize, usize) {
+    if let Some(cursor) = cursor {
+        args.push(Value::Text(cursor.ts_key().to_owned()));
+        args.push(Value::Text(cursor.message_id().as_str().to_owned()));
+        conds.push(format!(
+            "({at}ts_key, {at}message_id) > (?{}, ?{})",
+            args.len() - 1,
+            args.len()
+        ));
+    }
+    args.push(Value::Integer(limit));
+    let limit_arg = args.len();
+    args.push(Value::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
+    (limit_arg, args.len())
+}
+
 /// A tail row's list-order key.
 fn key_of(row: &crate::tail::TailRow) -> (&str, &str) {
     (row.ts_key.as_str(), row.message_id.as_str())
@@ -590,19 +603,7 @@ fn index_keys(
     let mut conds = vec!["1".to_owned()];
     let mut args = Vec::new();
     shape.conditions_on("x.", "m.", &mut conds, &mut args);
-    if let Some(cursor) = cursor {
-        args.push(Value::Text(cursor.ts_key().to_owned()));
-        args.push(Value::Text(cursor.message_id().as_str().to_owned()));
-        conds.push(format!(
-            "(x.ts_key, x.message_id) > (?{}, ?{})",
-            args.len() - 1,
-            args.len()
-        ));
-    }
-    args.push(Value::Integer(limit));
-    let limit_arg = args.len();
-    args.push(Value::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
-    let offset_arg = args.len();
+    let (limit_arg, offset_arg) = window("x.", cursor, limit, offset, &mut conds, &mut args);
     let join = if shape.q.is_some() {
         "CROSS JOIN messages AS m ON m.rowid = x.rid"
     } else {
