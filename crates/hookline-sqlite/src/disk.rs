@@ -69,7 +69,7 @@ impl PartKind {
         }
     }
 
-    /// A short plain-text label: `messages table`, `message_id index`, `index messages_by_ts`,
+    /// A short plain-text label: `messages table`, `message_id index`, `index hookline_by_ts`,
     /// `q index (FTS5)`, `counters`, `schema`, or the object's name.
     pub fn label(&self) -> String {
         match self {

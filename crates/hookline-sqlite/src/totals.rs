@@ -34,9 +34,9 @@ impl FromSql for StoredCount {
     }
 }
 
-/// Rows of `messages` above the full-text watermark (not yet in `messages_fts`, fewer
-/// than [`FTS_BATCH`](crate::writer::FTS_BATCH) of them, a rowid range) whose folded text
-/// contains `?2`.
+/// Rows of `messages` above the index file's watermark (not yet in `messages_fts`: the
+/// tail, at most [`SqliteConfig::max_tail`](crate::SqliteConfig::max_tail) of them, a rowid
+/// range) whose folded text contains `?2`.
 const ABOVE_WATERMARK: &str = "rowid > (SELECT upto FROM ix.hookline_fts_watermark WHERE id = 1)
      AND instr(coalesce(text_folded, text), ?2) > 0";
 

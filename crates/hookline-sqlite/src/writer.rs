@@ -102,13 +102,16 @@ pub(crate) fn run(mut conn: Connection, jobs: Receiver<Job>, writer: Writer) {
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         }
-        let started = std::time::Instant::now();
         let mut added = Vec::new();
         let written = match tail.wait_below(max_tail, busy_timeout) {
-            Ok(()) => write_group(&mut conn, &group, &tail, &mut added),
+            Ok(()) => {
+                let started = std::time::Instant::now();
+                let written = write_group(&mut conn, &group, &tail, &mut added);
+                instruments::record_commit(started.elapsed(), size, written.is_ok());
+                written
+            }
             Err(behind) => Err(GroupError::IndexerBehind(behind)),
         };
-        instruments::record_commit(started.elapsed(), size, written.is_ok());
         commits = commits.wrapping_add(1);
         if let Some(c) = &checkpointer
             && commits.is_multiple_of(COMMITS_PER_CHECKPOINT)
@@ -120,15 +123,15 @@ pub(crate) fn run(mut conn: Connection, jobs: Receiver<Job>, writer: Writer) {
         write_failing.store(written.is_err(), Ordering::SeqCst);
         match written {
             Ok(outcomes) => {
-                let mut outcomes = outcomes.into_iter();
-                for job in group {
-                    let mine: Vec<Inserted> = outcomes.by_ref().take(job.messages.len()).collect();
-                    job.reply.send(Ok(mine));
-                }
                 if let Some(last) = added.last() {
                     tail.committed(*last);
                     // A full slot means a nudge is already pending.
                     let _ = indexer.try_send(());
+                }
+                let mut outcomes = outcomes.into_iter();
+                for job in group {
+                    let mine: Vec<Inserted> = outcomes.by_ref().take(job.messages.len()).collect();
+                    job.reply.send(Ok(mine));
                 }
             }
             Err(e) => {
