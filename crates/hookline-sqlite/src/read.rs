@@ -696,23 +696,11 @@ pub(crate) fn stats(conn: &Connection) -> rusqlite::Result<Stats> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::totals::tests::with_texts;
+    use crate::totals::tests::call_tomorrow;
 
     #[test]
     fn a_candidates_page_holds_only_rows_with_the_needle_in_list_order() {
-        let texts = [
-            "call tomorrow",
-            "tomorrow call",
-            "call tomorrow x",
-            "all to",
-        ];
-        let conn = with_texts(&texts, &["a call tomorrow", "tomorrow"]);
-        let search = TextSearch {
-            fts: "\"l t\"".to_owned(),
-            exact: false,
-            lookups: 0,
-            matches: 0,
-        };
+        let (conn, search) = call_tomorrow();
         let shape = Shape {
             from: None,
             since: None,

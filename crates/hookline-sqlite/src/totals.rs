@@ -306,8 +306,10 @@ pub(crate) mod tests {
         conn
     }
 
-    #[test]
-    fn a_candidates_count_checks_every_candidate_on_both_sides_of_the_watermark() {
+    /// Four indexed texts and two above the watermark, and the candidates query of the
+    /// trigram `l t` for the needle `call tomorrow`: `l t` is in rows 0, 2, 3 and the first
+    /// row above; only 0, 2 and that one hold the needle (keys `k000`, `k014`, `k028`).
+    pub(crate) fn call_tomorrow() -> (Connection, TextSearch) {
         let texts = [
             "call tomorrow",
             "tomorrow call",
@@ -315,13 +317,18 @@ pub(crate) mod tests {
             "all to",
         ];
         let conn = with_texts(&texts, &["a call tomorrow", "tomorrow"]);
-        // `l t` is in rows 0, 2, 3 and the first row above; only 0, 2 and it hold the needle.
         let candidates = TextSearch {
             fts: "\"l t\"".to_owned(),
             exact: false,
             lookups: 0,
             matches: 0,
         };
+        (conn, candidates)
+    }
+
+    #[test]
+    fn a_candidates_count_checks_every_candidate_on_both_sides_of_the_watermark() {
+        let (conn, candidates) = call_tomorrow();
         let exact = crate::plan::phrase("call tomorrow");
         for search in [&candidates, &exact] {
             assert_eq!(

@@ -947,6 +947,12 @@ fn numbered(n: usize) -> Message {
         3 => Some(format!("quick test {n}")),
         _ => Some(format!("text {n}")),
     };
+    numbered_with(n as u64, text.as_deref())
+}
+
+/// Message `n` of the numbered series (id, one of five senders, a `ts` spread over 2025)
+/// with `text`.
+fn numbered_with(n: u64, text: Option<&str>) -> Message {
     message(
         &format!("id{n:05}"),
         &format!("+1555000000{}", n % 5),
@@ -956,7 +962,7 @@ fn numbered(n: usize) -> Message {
             1 + n % 28,
             n % 24
         ),
-        text.as_deref(),
+        text,
     )
 }
 
@@ -1059,17 +1065,7 @@ fn phrases_of_common_words_agree_with_the_reference() {
         let text: Vec<&str> = (0..words)
             .map(|_| WORDS[usize::try_from(next() % 8).unwrap()])
             .collect();
-        batch.push(message(
-            &format!("id{n:05}"),
-            &format!("+1555000000{}", n % 5),
-            &format!(
-                "2025-{:02}-{:02}T{:02}:00:00Z",
-                1 + n % 12,
-                1 + n % 28,
-                n % 24
-            ),
-            Some(&text.join(" ")),
-        ));
+        batch.push(numbered_with(n, Some(&text.join(" "))));
     }
     for (i, chunk) in batch.chunks(500).enumerate() {
         if i == 8 {
@@ -1100,15 +1096,8 @@ fn phrases_of_common_words_agree_with_the_reference() {
     // Kept matches of rare needles are brought up to date with the rows added since.
     let more: Vec<Message> = (4_500..4_800_u64)
         .map(|n| {
-            message(
-                &format!("id{n:05}"),
-                &format!("+1555000000{}", n % 5),
-                &format!(
-                    "2025-{:02}-{:02}T{:02}:00:00Z",
-                    1 + n % 12,
-                    1 + n % 28,
-                    n % 24
-                ),
+            numbered_with(
+                n,
                 Some(if n % 3 == 0 {
                     "x please call \"tomorrow\" hello shipped réfund order"
                 } else {
