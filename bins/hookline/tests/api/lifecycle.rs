@@ -82,6 +82,43 @@ fn sigint_is_as_graceful_as_sigterm() {
     shutdown_with_a_request_in_flight("INT");
 }
 
+/// The value of `key` in the environment of process `pid`, as Linux shows it.
+fn environment_of(pid: u32, key: &str) -> Option<String> {
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    environ.split(|&b| b == 0).find_map(|entry| {
+        let entry = String::from_utf8_lossy(entry);
+        entry
+            .strip_prefix(key)
+            .and_then(|rest| rest.strip_prefix('='))
+            .map(str::to_owned)
+    })
+}
+
+#[test]
+fn the_server_runs_with_two_malloc_arenas_in_the_process_it_was_started_as() {
+    // The harness clears the environment, so the server sets the variable itself, by
+    // replacing its own process: the child's pid is still the one serving.
+    let mut app = Config::new().spawn_process();
+    assert_eq!(
+        environment_of(app.pid(), "MALLOC_ARENA_MAX").as_deref(),
+        Some(hookline::MALLOC_ARENAS)
+    );
+    app.store("m1", "+1555", "2025-01-15T10:00:00Z", None);
+    app.signal("TERM");
+    assert_eq!(app.wait_for_exit().code(), Some(0));
+}
+
+#[test]
+fn an_operators_malloc_arena_max_is_kept() {
+    let mut app = Config::new().env("MALLOC_ARENA_MAX", "4").spawn_process();
+    assert_eq!(
+        environment_of(app.pid(), "MALLOC_ARENA_MAX").as_deref(),
+        Some("4")
+    );
+    app.signal("TERM");
+    assert_eq!(app.wait_for_exit().code(), Some(0));
+}
+
 #[test]
 fn an_idle_server_exits_0_on_sigterm_with_every_log_line_written() {
     let mut app = Config::new().spawn_process();
