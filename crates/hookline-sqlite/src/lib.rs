@@ -120,10 +120,11 @@
 //! - `q` of three characters or more (without `from`): `total` is a count of the trigram
 //!   index's matches plus the scanned rows above the watermark (joined to `messages` for
 //!   `since`). The index is asked one of two ways (`plan.rs`): the needle's whole phrase
-//!   (exact; it reads every trigram's position list), or an AND of up to four of its
-//!   rarest trigrams, whose candidates are each checked with `instr(text_folded, …)` — so
-//!   a long needle of common trigrams costs its few rare trigrams' lists and one rowid
-//!   lookup per candidate instead of ~30 full lists. Which, and which trigrams, is
+//!   (exact; it reads every trigram's position list), or up to four of its rarest
+//!   trigrams as a `NEAR` group as wide as they lie apart in the needle, whose candidates
+//!   are each checked with `instr(text_folded, …)` — so a long needle of common trigrams
+//!   costs its few rare trigrams' lists and one rowid lookup per candidate instead of ~30
+//!   full lists. Which, and which trigrams, is
 //!   estimated from an in-memory sample of the newest 2,000 texts (retaken as the table
 //!   grows by a tenth); the estimate only picks the plan, the answer is exact either way.
 //!   The page is either a walk of the order index testing each row with `instr()`, or the
