@@ -70,7 +70,7 @@ pub fn main() -> ExitCode {
 }
 
 /// The `MALLOC_ARENA_MAX` the server runs with unless its environment sets one.
-pub const MALLOC_ARENAS: &str = "2";
+pub const MALLOC_ARENAS: &str = "4";
 
 /// Caps glibc's malloc arenas at [`MALLOC_ARENAS`] by running this same executable again
 /// (same process, same arguments) with `MALLOC_ARENA_MAX` set, when the environment does
@@ -78,8 +78,10 @@ pub const MALLOC_ARENAS: &str = "2";
 ///
 /// glibc gives a thread that finds the arenas busy an arena of its own, up to eight per
 /// core, and returns little of their freed memory: with reads and ingest together the
-/// server's peak RSS measured 104.6 MiB by default and 82.2 MiB with two arenas, at the
-/// same ingest rate (`docs/PERFORMANCE.md`). If the `exec` fails, the server runs as it is.
+/// server's peak RSS measured 104.6 MiB by default, 85.1 MiB with four arenas and 82.2 MiB
+/// with two; two cost 5–25% of ingest into an empty database (malloc contention), four
+/// measured level with the default (`docs/PERFORMANCE.md`). If the `exec` fails, the
+/// server runs as it is.
 fn cap_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     if std::env::var_os("MALLOC_ARENA_MAX").is_none() {

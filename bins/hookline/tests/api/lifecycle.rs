@@ -95,7 +95,7 @@ fn environment_of(pid: u32, key: &str) -> Option<String> {
 }
 
 #[test]
-fn the_server_runs_with_two_malloc_arenas_in_the_process_it_was_started_as() {
+fn the_server_runs_with_capped_malloc_arenas_in_the_process_it_was_started_as() {
     // The harness clears the environment, so the server sets the variable itself, by
     // replacing its own process: the child's pid is still the one serving.
     let mut app = Config::new().spawn_process();
@@ -110,10 +110,10 @@ fn the_server_runs_with_two_malloc_arenas_in_the_process_it_was_started_as() {
 
 #[test]
 fn an_operators_malloc_arena_max_is_kept() {
-    let mut app = Config::new().env("MALLOC_ARENA_MAX", "4").spawn_process();
+    let mut app = Config::new().env("MALLOC_ARENA_MAX", "3").spawn_process();
     assert_eq!(
         environment_of(app.pid(), "MALLOC_ARENA_MAX").as_deref(),
-        Some("4")
+        Some("3")
     );
     app.signal("TERM");
     assert_eq!(app.wait_for_exit().code(), Some(0));
