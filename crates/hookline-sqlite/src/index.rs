@@ -41,9 +41,6 @@ use crate::tail::Tail;
 /// other version is rebuilt from the database.
 pub(crate) const INDEX_VERSION: i64 = 1;
 
-/// FTS5's `automerge` for the trigram index: segments of a level merged at once.
-const FTS_AUTOMERGE: u32 = 16;
-
 /// Most rows one indexing transaction takes.
 pub(crate) const MAX_STEP: i64 = 20_000;
 
@@ -160,15 +157,6 @@ pub(crate) fn open(conn: &Connection, max_tail: i64) -> rusqlite::Result<()> {
         tx.execute_batch(&schema_sql("main"))?;
         tx.commit()?;
     }
-    // FTS5 merges a level's segments once `automerge` of them are there (4 by default):
-    // each indexing step adds a segment, and at a million rows those merges were a
-    // quarter of the indexer's time. At 16 the indexer spends ~10% less CPU a row and
-    // ingest measured ~5% more (`docs/PERFORMANCE.md`); a query reads a few more
-    // segments. A setting of the index, kept in the file; set at every open so older
-    // files get it too.
-    conn.execute_batch(&format!(
-        "INSERT INTO main.messages_fts (messages_fts, rank) VALUES ('automerge', {FTS_AUTOMERGE});"
-    ))?;
     loop {
         let (upto, last) = watermark(conn)?;
         if last - upto <= max_tail.max(0) {

@@ -13,7 +13,7 @@ use hookline_domain::{Message, MessageId, Msisdn, Text, Timestamp};
 use hookline_query::{Cursor, Filter, ListQuery, PageStart};
 use hookline_sqlite::{INDEX_SUFFIX, SCHEMA_VERSION, SqliteConfig, SqliteStore};
 use hookline_store::{Inserted, MemoryStore, MessageStore, StoreError};
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 
 /// A store whose async calls these tests run to completion, one at a time, on the
 /// conformance suite's runtime — the same calls the server awaits.
@@ -909,31 +909,6 @@ fn index_file(path: &Path) -> Connection {
     let mut name = path.as_os_str().to_owned();
     name.push(INDEX_SUFFIX);
     Connection::open(name).unwrap()
-}
-
-#[test]
-fn the_trigram_index_merges_sixteen_segments_at_a_time_in_new_and_older_files() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("app.db");
-    let automerge = |path: &Path| -> Option<String> {
-        index_file(path)
-            .query_row(
-                "SELECT CAST(v AS TEXT) FROM messages_fts_config WHERE k = 'automerge'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()
-            .unwrap()
-    };
-    drop(open_file(&path));
-    assert_eq!(automerge(&path).as_deref(), Some("16"));
-    // A file made before the setting (FTS5's default of 4 then applies) gets it at open.
-    index_file(&path)
-        .execute("DELETE FROM messages_fts_config WHERE k = 'automerge'", [])
-        .unwrap();
-    assert_eq!(automerge(&path), None);
-    drop(open_file(&path));
-    assert_eq!(automerge(&path).as_deref(), Some("16"));
 }
 
 /// The watermark once it equals `want`, or after 10 s whatever it is then.
