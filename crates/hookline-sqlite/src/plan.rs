@@ -132,6 +132,13 @@ impl Sample {
         })
     }
 
+    /// How many of the sample rows `rows` have a text that `keep` accepts.
+    fn count_texts(&self, rows: &[u32], keep: impl Fn(&str) -> bool) -> u64 {
+        rows.iter()
+            .filter(|&&i| self.texts.get(i as usize).is_some_and(|text| keep(text)))
+            .count() as u64
+    }
+
     fn rows_with(&self, trigram: &str) -> &[u32] {
         self.postings.get(&key(trigram)).map_or(&[], Vec::as_slice)
     }
@@ -259,15 +266,7 @@ fn plan(conn: &Connection, needle: &str, samples: &SampleCache) -> rusqlite::Res
     // narrows the candidates several times over the plain AND, at the same list reads.
     let (near, width) = near_query(needle, &chosen);
     if let Some(width) = width {
-        let narrowed = candidates
-            .iter()
-            .filter(|&&i| {
-                sample
-                    .texts
-                    .get(i as usize)
-                    .is_some_and(|text| within(text, &chosen, width))
-            })
-            .count() as u64;
+        let narrowed = sample.count_texts(&candidates, |text| within(text, &chosen, width));
         cost = read + narrowed * CANDIDATE;
     }
     // The sample rows holding every trigram, and of those the ones holding the needle.
@@ -275,15 +274,7 @@ fn plan(conn: &Connection, needle: &str, samples: &SampleCache) -> rusqlite::Res
     for t in &grams {
         holding = intersect(&holding, sample.rows_with(t));
     }
-    let in_sample = holding
-        .iter()
-        .filter(|&&i| {
-            sample
-                .texts
-                .get(i as usize)
-                .is_some_and(|text| text.contains(needle))
-        })
-        .count() as u64;
+    let in_sample = sample.count_texts(&holding, |text| text.contains(needle));
     let table_rows = u64::try_from(sample.upto).unwrap_or(0).max(sample.rows);
     let matches = in_sample * table_rows / sample.rows;
     // From sample rows to the whole table, and from list rows to lookups.
