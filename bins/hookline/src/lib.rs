@@ -75,6 +75,8 @@ pub const MALLOC_ARENAS: &str = "4";
 /// Caps glibc's malloc arenas at [`MALLOC_ARENAS`] by running this same executable again
 /// (same process, same arguments) with `MALLOC_ARENA_MAX` set, when the environment does
 /// not set it already; glibc reads it only at start-up, and `mallopt` would take `unsafe`.
+/// The executable is named by its path, not `/proc/self/exe`, so the process keeps its
+/// name (`hookline` in `ps`, `pgrep`, `/proc/<pid>/comm`).
 ///
 /// glibc gives a thread that finds the arenas busy an arena of its own, up to eight per
 /// core, and returns little of their freed memory: with reads and ingest together the
@@ -84,10 +86,12 @@ pub const MALLOC_ARENAS: &str = "4";
 /// server runs as it is.
 fn cap_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none()
+        && let Ok(exe) = std::env::current_exe()
+    {
         use std::os::unix::process::CommandExt;
         let mut args = std::env::args_os();
-        let mut again = std::process::Command::new("/proc/self/exe");
+        let mut again = std::process::Command::new(exe);
         if let Some(arg0) = args.next() {
             again.arg0(arg0);
         }

@@ -103,6 +103,9 @@ fn the_server_runs_with_capped_malloc_arenas_in_the_process_it_was_started_as() 
         environment_of(app.pid(), "MALLOC_ARENA_MAX").as_deref(),
         Some(hookline::MALLOC_ARENAS)
     );
+    // Still named after its executable (`pgrep hookline` finds it).
+    let comm = std::fs::read_to_string(format!("/proc/{}/comm", app.pid())).unwrap();
+    assert_eq!(comm.trim_end(), "hookline");
     app.store("m1", "+1555", "2025-01-15T10:00:00Z", None);
     app.signal("TERM");
     assert_eq!(app.wait_for_exit().code(), Some(0));
