@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::instruments;
-use crate::tail::Tail;
+use crate::tail::{ROWS, Tail, TailRow, tail_row};
 
 /// The index file's layout version (`PRAGMA user_version` of that file). A file at any
 /// other version is rebuilt from the database.
@@ -178,15 +178,6 @@ fn watermark(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
     Ok((upto, last))
 }
 
-/// One row to index.
-struct Pending {
-    rowid: i64,
-    ts_key: String,
-    message_id: String,
-    from: String,
-    text_folded: Option<String>,
-}
-
 /// Indexes up to [`MAX_STEP`] rows above the watermark in one transaction; returns the
 /// new watermark.
 pub(crate) fn step(conn: &Connection) -> rusqlite::Result<i64> {
@@ -194,21 +185,12 @@ pub(crate) fn step(conn: &Connection) -> rusqlite::Result<i64> {
     let upto: i64 = tx
         .prepare_cached("SELECT upto FROM main.hookline_fts_watermark WHERE id = 1")?
         .query_row([], |r| r.get(0))?;
-    let mut rows: Vec<Pending> = tx
-        .prepare_cached(
-            "SELECT rowid, ts_key, message_id, from_msisdn, coalesce(text_folded, text)
-             FROM data.messages
-             WHERE rowid > ?1 ORDER BY rowid LIMIT ?2",
-        )?
-        .query_map(params![upto, MAX_STEP], |r| {
-            Ok(Pending {
-                rowid: r.get(0)?,
-                ts_key: r.get(1)?,
-                message_id: r.get(2)?,
-                from: r.get(3)?,
-                text_folded: r.get(4)?,
-            })
-        })?
+    // The rows the tail holds, read as the tail reads them.
+    let mut rows: Vec<TailRow> = tx
+        .prepare_cached(&format!(
+            "{ROWS} FROM data.messages WHERE rowid > ?1 ORDER BY rowid LIMIT ?2"
+        ))?
+        .query_map(params![upto, MAX_STEP], tail_row)?
         .collect::<rusqlite::Result<_>>()?;
     let Some(last) = rows.last().map(|r| (r.rowid, r.message_id.clone())) else {
         return Ok(upto);

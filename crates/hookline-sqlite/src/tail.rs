@@ -446,11 +446,13 @@ pub(crate) fn load(conn: &Connection, tail: &Tail) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// The columns of a [`TailRow`], in [`tail_row`] order.
-const ROWS: &str = "SELECT rowid, ts_key, message_id, from_msisdn, coalesce(text_folded, text)";
+/// The columns of a [`TailRow`], in [`tail_row`] order (the indexer reads its rows with
+/// them too).
+pub(crate) const ROWS: &str =
+    "SELECT rowid, ts_key, message_id, from_msisdn, coalesce(text_folded, text)";
 
 /// A [`TailRow`] from [`ROWS`].
-fn tail_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TailRow> {
+pub(crate) fn tail_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TailRow> {
     Ok(TailRow {
         rowid: r.get(0)?,
         ts_key: r.get(1)?,
