@@ -106,8 +106,8 @@
 //!
 //! - no filter: the totals row; `from`: the sender's count;
 //! - `since`: rows of `since`'s own minute counted in the `ts_key` order (one minute of
-//!   rows at most, index and tail), plus the later minutes of its hour, hours of its day and the later days from
-//!   the bucket tables. The cost is bounded by the rows in one minute plus the number of
+//!   rows at most, index and tail), plus the later minutes of its hour, hours of its day
+//!   and the later days from the bucket tables. The cost is bounded by the rows in one minute plus the number of
 //!   distinct days after `since`; the trade-off is three extra small upserts per group
 //!   (per distinct day, hour and minute in it);
 //! - a deep `offset` without `from`/`q` skips whole days, hours and minutes with the same
