@@ -22,6 +22,7 @@ pub mod bodies;
 pub mod config;
 pub mod errors;
 pub mod healthcheck;
+mod log_batch;
 pub mod middleware;
 pub mod openapi;
 pub mod routes;

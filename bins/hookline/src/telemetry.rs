@@ -2,8 +2,8 @@
 //!
 //! Every log line is one JSON object with `ts`, `level` and `msg`; request lines add the
 //! fields of [`crate::middleware`]. Lines are written by a background thread (slog-async,
-//! blocking when its queue is full, so no line is dropped) and flushed when the
-//! [`LogGuard`] is dropped at exit.
+//! blocking when its queue is full, so no line is dropped), once per burst
+//! ([`crate::log_batch`]), and flushed when the [`LogGuard`] is dropped at exit.
 //!
 //! Metric names, their help texts and the latency buckets are declared here, once.
 
@@ -18,6 +18,7 @@ use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 
 use crate::config::LogLevel;
+use crate::log_batch::{Batched, Counted, Queued, Settled};
 use crate::routes::webhook::WebhookResult;
 
 /// `ts` of every log line: RFC 3339 in UTC with milliseconds.
@@ -88,7 +89,10 @@ pub fn init_logger(level: LogLevel) -> (Logger, LogGuard) {
 /// The logger of [`init_logger`], writing its JSON lines to `out` instead of stdout (tests
 /// running the server in their own process read its lines this way).
 pub fn logger_to<W: io::Write + Send + 'static>(out: W, level: LogLevel) -> (Logger, LogGuard) {
-    let json = slog_json::Json::new(out)
+    let queued = Queued::default();
+    // `set_flush` marks the end of each record for `Batched`, which writes out only at the
+    // end of the last one queued.
+    let json = slog_json::Json::new(Batched::new(out, queued.clone()))
         .set_newlines(true)
         .set_flush(true)
         // `o!` serializes its pairs last to first: this order writes `ts`, `level`, `msg`.
@@ -97,14 +101,16 @@ pub fn logger_to<W: io::Write + Send + 'static>(out: W, level: LogLevel) -> (Log
             "level" => FnValue(|record: &Record| level_name(record.level())),
             "ts" => FnValue(|_: &Record| now_ts()),
         ))
-        .build()
-        .ignore_res();
+        .build();
+    let json = Settled::new(json, queued.clone()).ignore_res();
     let (drain, guard) = slog_async::Async::new(json)
         .chan_size(8192)
         .overflow_strategy(slog_async::OverflowStrategy::Block)
         .thread_name("hookline-log".to_owned())
         .build_with_guard();
-    let drain = drain.filter_level(slog_level(level)).ignore_res();
+    let drain = Counted::new(drain, queued)
+        .filter_level(slog_level(level))
+        .ignore_res();
     (Logger::root(drain, o!()), LogGuard { _guard: guard })
 }
 
