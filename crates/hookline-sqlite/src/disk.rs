@@ -40,6 +40,8 @@ pub enum PartKind {
     Index(String),
     /// The trigram index of `q`: FTS5's shadow tables `messages_fts_*`.
     QIndex,
+    /// The word-boundary gram index of `q` (index file layout 2): `messages_grams_*`.
+    GramIndex,
     /// The kept statistics: the `hookline_*` tables and their indexes (totals, senders,
     /// day/hour/minute buckets, the full-text watermark).
     Counters,
@@ -58,6 +60,8 @@ impl PartKind {
             PartKind::MessageIdIndex
         } else if name.starts_with("messages_fts") {
             PartKind::QIndex
+        } else if name.starts_with("messages_grams") {
+            PartKind::GramIndex
         } else if name.starts_with("messages_") || name.starts_with("hookline_by_") {
             PartKind::Index(name.to_owned())
         } else if name.starts_with("hookline_") {
@@ -70,13 +74,14 @@ impl PartKind {
     }
 
     /// A short plain-text label: `messages table`, `message_id index`, `index hookline_by_ts`,
-    /// `q index (FTS5)`, `counters`, `schema`, or the object's name.
+    /// `q index (FTS5)`, `q gram index (FTS5)`, `counters`, `schema`, or the object's name.
     pub fn label(&self) -> String {
         match self {
             PartKind::Messages => "messages table".to_owned(),
             PartKind::MessageIdIndex => "message_id index".to_owned(),
             PartKind::Index(name) => format!("index {name}"),
             PartKind::QIndex => "q index (FTS5)".to_owned(),
+            PartKind::GramIndex => "q gram index (FTS5)".to_owned(),
             PartKind::Counters => "counters".to_owned(),
             PartKind::Schema => "schema".to_owned(),
             PartKind::Other(name) => name.clone(),
@@ -411,6 +416,7 @@ mod tests {
             PartKind::Index("hookline_by_ts".to_owned()),
             PartKind::Index("hookline_by_from".to_owned()),
             PartKind::QIndex,
+            PartKind::GramIndex,
             PartKind::Counters,
             PartKind::Schema,
         ] {
@@ -465,6 +471,7 @@ mod tests {
         );
         assert_eq!(PartKind::of("messages_fts_data"), PartKind::QIndex);
         assert_eq!(PartKind::of("messages_fts_idx"), PartKind::QIndex);
+        assert_eq!(PartKind::of("messages_grams_data"), PartKind::GramIndex);
         assert_eq!(PartKind::of("hookline_minutes"), PartKind::Counters);
         assert_eq!(PartKind::of("sqlite_schema"), PartKind::Schema);
         assert_eq!(

@@ -11,8 +11,10 @@
 //!   `hookline_by_from (from_msisdn, ts_key, message_id, rid)`: `WITHOUT ROWID` tables
 //!   whose primary keys are the two list orders, `rid` the row's rowid in `messages`;
 //! - `messages_fts`: the contentless trigram index of `text_folded` (rowid = `rid`);
+//! - `messages_grams`: the contentless index of `text_folded`'s word-boundary grams
+//!   (`grams.rs`; `detail = none`, rowid = `rid`), since layout version 2;
 //! - `hookline_fts_watermark (upto)`: every row of `messages` with a rowid up to `upto` is
-//!   in all three, no row above it is in any;
+//!   in all of them, no row above it is in any;
 //! - `hookline_index_source (rowid, message_id)`: the row at the watermark, so a file
 //!   that belongs to another database (or to an older copy of this one) is noticed at
 //!   open and rebuilt.
@@ -34,12 +36,27 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::grams;
 use crate::instruments;
 use crate::tail::{ROWS, Tail, TailRow, tail_row};
 
-/// The index file's layout version (`PRAGMA user_version` of that file). A file at any
-/// other version is rebuilt from the database.
-pub(crate) const INDEX_VERSION: i64 = 1;
+/// The index file's layout version (`PRAGMA user_version` of that file). A file at
+/// version 1 gains `messages_grams` at open ([`add_grams`]); at any other version it is
+/// rebuilt from the database.
+pub(crate) const INDEX_VERSION: i64 = 2;
+
+/// `messages_grams`, in schema `{s}`.
+fn grams_sql(s: &str) -> String {
+    format!(
+        "CREATE VIRTUAL TABLE {s}.messages_grams USING fts5 (
+             grams,
+             content = '',
+             columnsize = 0,
+             detail = none,
+             tokenize = 'ascii'
+         );"
+    )
+}
 
 /// Most rows one indexing transaction takes.
 pub(crate) const MAX_STEP: i64 = 20_000;
@@ -80,6 +97,7 @@ fn schema_sql(s: &str) -> String {
              detail = full,
              tokenize = 'trigram case_sensitive 1'
          );
+         {grams}
          CREATE TABLE {s}.hookline_fts_watermark (
              id   INTEGER PRIMARY KEY CHECK (id = 1),
              upto INTEGER NOT NULL
@@ -91,7 +109,8 @@ fn schema_sql(s: &str) -> String {
              message_id TEXT
          );
          INSERT INTO {s}.hookline_index_source (id, rowid_at, message_id) VALUES (1, 0, NULL);
-         PRAGMA {s}.user_version = {INDEX_VERSION};"
+         PRAGMA {s}.user_version = {INDEX_VERSION};",
+        grams = grams_sql(s),
     )
 }
 
@@ -102,13 +121,14 @@ pub(crate) fn create_in(conn: &Connection, name: &str) -> rusqlite::Result<()> {
     conn.execute_batch(&schema_sql(name))
 }
 
-/// Whether the index file (main of `conn`, the database attached as `data`) belongs to
-/// this database: its version is ours and the row at its watermark is the same row.
+/// The index file's layout version (main of `conn`).
+fn version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA main.user_version", [], |r| r.get(0))
+}
+
+/// Whether the index file (main of `conn`, the database attached as `data`) was built
+/// from this database: the row at its watermark is the same row.
 fn belongs(conn: &Connection) -> rusqlite::Result<bool> {
-    let version: i64 = conn.query_row("PRAGMA main.user_version", [], |r| r.get(0))?;
-    if version != INDEX_VERSION {
-        return Ok(false);
-    }
     let (upto, rowid_at, id): (i64, i64, Option<String>) = conn.query_row(
         "SELECT w.upto, s.rowid_at, s.message_id
          FROM main.hookline_fts_watermark AS w, main.hookline_index_source AS s",
@@ -131,8 +151,39 @@ fn belongs(conn: &Connection) -> rusqlite::Result<bool> {
     Ok(found.is_some() && found == id)
 }
 
-/// Opens the index file for the indexer: checks that it belongs to the database (else
-/// empties it and starts over), then indexes rows until at most `max_tail` are left above
+/// Brings a layout-version-1 file (main of `conn`, the database attached as `data`) to
+/// version 2: creates `messages_grams` and fills it with the grams of every row up to the
+/// watermark, in one transaction. At a million rows this is a few seconds, once.
+fn add_grams(conn: &Connection) -> rusqlite::Result<()> {
+    let tx = conn.unchecked_transaction()?;
+    tx.execute_batch(&grams_sql("main"))?;
+    let upto: i64 = tx.query_row(
+        "SELECT upto FROM main.hookline_fts_watermark WHERE id = 1",
+        [],
+        |r| r.get(0),
+    )?;
+    {
+        let mut texts = tx.prepare(
+            "SELECT rowid, coalesce(text_folded, text) FROM data.messages
+             WHERE rowid <= ?1 AND text IS NOT NULL ORDER BY rowid",
+        )?;
+        let mut insert =
+            tx.prepare("INSERT INTO main.messages_grams (rowid, grams) VALUES (?1, ?2)")?;
+        let mut rows = texts.query([upto])?;
+        while let Some(row) = rows.next()? {
+            let rowid: i64 = row.get(0)?;
+            let text = row.get_ref(1)?;
+            if let Some(tokens) = text.as_str().ok().and_then(grams::tokens) {
+                insert.execute(params![rowid, tokens])?;
+            }
+        }
+    }
+    tx.execute_batch(&format!("PRAGMA main.user_version = {INDEX_VERSION};"))?;
+    tx.commit()
+}
+
+/// Opens the index file for the indexer: brings a version-1 file to this layout, checks
+/// that it belongs to the database (else empties it and starts over), then indexes rows until at most `max_tail` are left above
 /// the watermark — normally nothing to do; after a rebuild, every row (slow once: about a
 /// minute per million rows).
 pub(crate) fn open(conn: &Connection, max_tail: i64) -> rusqlite::Result<()> {
@@ -141,12 +192,18 @@ pub(crate) fn open(conn: &Connection, max_tail: i64) -> rusqlite::Result<()> {
         [],
         |r| r.get::<_, i64>(0),
     )? == 0;
-    if fresh || !belongs(conn)? {
+    let layout = if fresh { 0 } else { version(conn)? };
+    let ours = (layout == 1 || layout == INDEX_VERSION) && belongs(conn)?;
+    if ours && layout == 1 {
+        add_grams(conn)?;
+    }
+    if !ours {
         // Drop whatever is there (an older layout, another database's index).
         let tables: Vec<String> = conn
             .prepare(
                 "SELECT name FROM main.sqlite_schema
-                 WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'messages_fts_%'",
+                 WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+                   AND name NOT LIKE 'messages_fts_%' AND name NOT LIKE 'messages_grams_%'",
             )?
             .query_map([], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
@@ -200,9 +257,14 @@ pub(crate) fn step(conn: &Connection) -> rusqlite::Result<i64> {
     {
         let mut fts = tx
             .prepare_cached("INSERT INTO main.messages_fts (rowid, text_folded) VALUES (?1, ?2)")?;
+        let mut grams =
+            tx.prepare_cached("INSERT INTO main.messages_grams (rowid, grams) VALUES (?1, ?2)")?;
         for row in &rows {
             if let Some(text) = &row.text_folded {
                 fts.execute(params![row.rowid, text])?;
+                if let Some(tokens) = grams::tokens(text) {
+                    grams.execute(params![row.rowid, tokens])?;
+                }
             }
         }
     }

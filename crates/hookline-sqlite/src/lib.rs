@@ -159,6 +159,7 @@ mod connection;
 mod counts;
 mod disk;
 mod error;
+mod grams;
 mod index;
 #[cfg(test)]
 mod inline_tests;

@@ -22,6 +22,8 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
 
+use crate::grams;
+
 /// Rows of text in a sample.
 const SAMPLE_ROWS: i64 = 2_000;
 
@@ -36,9 +38,30 @@ const CANDIDATE: u64 = 130;
 /// Most trigrams ANDed for candidates: each one more is another list to skip through.
 const MAX_TERMS: usize = 4;
 
-/// How a needle of three characters or more is asked of `messages_fts`.
+/// The full-text index a [`TextSearch`] asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FtsIndex {
+    /// `messages_fts`, the needle's trigrams.
+    Trigrams,
+    /// `messages_grams`, the needle's word-boundary grams (`grams.rs`).
+    Grams,
+}
+
+impl FtsIndex {
+    /// The FTS5 table, in the index file (attached as `ix`).
+    pub(crate) fn table(self) -> &'static str {
+        match self {
+            FtsIndex::Trigrams => "messages_fts",
+            FtsIndex::Grams => "messages_grams",
+        }
+    }
+}
+
+/// How a needle of three characters or more is asked of the full-text indexes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TextSearch {
+    /// The index asked.
+    pub(crate) index: FtsIndex,
     /// The FTS5 query.
     pub(crate) fts: String,
     /// Whether the query's matches are exactly the rows containing the needle (the whole
@@ -60,6 +83,7 @@ fn quoted(s: &str) -> String {
 /// The phrase query of a needle: consecutive trigrams, an exact substring match.
 pub(crate) fn phrase(needle: &str) -> TextSearch {
     TextSearch {
+        index: FtsIndex::Trigrams,
         fts: quoted(needle),
         exact: true,
         lookups: 0,
@@ -141,6 +165,21 @@ impl Sample {
 
     fn rows_with(&self, trigram: &str) -> &[u32] {
         self.postings.get(&key(trigram)).map_or(&[], Vec::as_slice)
+    }
+
+    /// The sample rows whose text contains `part` (three characters or more): the rows
+    /// holding all its trigrams, checked.
+    fn rows_containing(&self, part: &str) -> Vec<u32> {
+        let grams = trigrams(part);
+        let Some((first, rest)) = grams.split_first() else {
+            return Vec::new();
+        };
+        let mut rows = self.rows_with(first).to_vec();
+        for t in rest {
+            rows = intersect(&rows, self.rows_with(t));
+        }
+        rows.retain(|&i| self.texts.get(i as usize).is_some_and(|t| t.contains(part)));
+        rows
     }
 }
 
@@ -283,6 +322,22 @@ fn plan(conn: &Connection, needle: &str, samples: &SampleCache) -> rusqlite::Res
         let scaled = u128::from(cost) * u128::from(rows) / u128::from(sample.rows);
         u64::try_from(scaled / u128::from(CANDIDATE)).unwrap_or(u64::MAX)
     };
+    let by_grams = gram_candidates(&sample, needle);
+    let best = phrase_cost
+        .min(cost)
+        .min(by_grams.as_ref().map_or(u64::MAX, |g| g.0));
+    if let Some((gram_cost, fts)) = by_grams
+        && gram_cost == best
+        && best < phrase_cost
+    {
+        return Ok(TextSearch {
+            index: FtsIndex::Grams,
+            fts,
+            exact: false,
+            lookups: lookups(gram_cost),
+            matches,
+        });
+    }
     if cost >= phrase_cost {
         return Ok(TextSearch {
             lookups: lookups(phrase_cost),
@@ -291,11 +346,57 @@ fn plan(conn: &Connection, needle: &str, samples: &SampleCache) -> rusqlite::Res
         });
     }
     Ok(TextSearch {
+        index: FtsIndex::Trigrams,
         fts: near,
         exact: false,
         lookups: lookups(cost),
         matches,
     })
+}
+
+/// The candidates plan on `messages_grams`, when the needle has grams (`grams.rs`): its
+/// estimated cost (in sample units, as [`plan`]'s) and its FTS5 query, up to
+/// [`MAX_TERMS`] of its grams ANDed, chosen like the trigrams (rarest first, then
+/// whichever narrows the candidates most, while each one lowers the cost).
+fn gram_candidates(sample: &Sample, needle: &str) -> Option<(u64, String)> {
+    let mut left: Vec<(&str, Vec<u32>)> = grams::grams(needle)
+        .into_iter()
+        .map(|g| (g, sample.rows_containing(g)))
+        .collect();
+    left.sort_by_key(|(_, rows)| rows.len());
+    if left.is_empty() {
+        return None;
+    }
+    let (first, mut candidates) = left.remove(0);
+    let mut chosen = vec![first];
+    let mut read = candidates.len() as u64 * LIST_ROW;
+    let mut cost = read + candidates.len() as u64 * CANDIDATE;
+    while chosen.len() < MAX_TERMS && !candidates.is_empty() && !left.is_empty() {
+        let best = left
+            .iter()
+            .enumerate()
+            .map(|(i, (_, rows))| {
+                let narrowed = intersect(&candidates, rows);
+                let c = read + rows.len() as u64 * LIST_ROW + narrowed.len() as u64 * CANDIDATE;
+                (c, i, narrowed)
+            })
+            .min_by_key(|(c, i, _)| (*c, *i));
+        let Some((c, i, narrowed)) = best else { break };
+        if c >= cost {
+            break;
+        }
+        let (g, rows) = left.remove(i);
+        read += rows.len() as u64 * LIST_ROW;
+        chosen.push(g);
+        candidates = narrowed;
+        cost = c;
+    }
+    let fts = chosen
+        .iter()
+        .map(|g| quoted(&grams::token(g)))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    Some((cost, fts))
 }
 
 /// The character offset of the first occurrence of `part` in `text`.
@@ -387,15 +488,28 @@ mod tests {
                     words[usize::try_from((state >> 33) % 6).unwrap_or(0)]
                 })
                 .collect();
-            conn.execute("INSERT INTO messages (text) VALUES (?1)", [text.join(" ")])?;
+            // Words between spaces, and (in every other row) between hyphens.
+            let sep = if state.is_multiple_of(2) { " " } else { "-" };
+            conn.execute("INSERT INTO messages (text) VALUES (?1)", [text.join(sep)])?;
         }
         let samples = SampleCache::default();
+        // Whole words on both sides of a space: candidates from the word-boundary grams.
         let rare = plan(&conn, "please call tomorrow invoice", &samples)?;
         assert!(!rare.exact, "{rare:?}");
-        assert!(rare.fts.starts_with("NEAR("), "{rare:?}");
+        assert_eq!(rare.index, FtsIndex::Grams, "{rare:?}");
+        assert!(
+            rare.fts.contains(&quoted(&grams::token("all tom"))),
+            "{rare:?}"
+        );
+        // No space, so no gram: candidates from a `NEAR` group of trigrams.
+        let hyphens = plan(&conn, "please-call-tomorrow-invoice", &samples)?;
+        assert!(!hyphens.exact, "{hyphens:?}");
+        assert_eq!(hyphens.index, FtsIndex::Trigrams, "{hyphens:?}");
+        assert!(hyphens.fts.starts_with("NEAR("), "{hyphens:?}");
         let common = plan(&conn, "tomorrow", &samples)?;
         assert_eq!(common.fts, "\"tomorrow\"");
         assert!(common.exact);
+        assert_eq!(common.index, FtsIndex::Trigrams);
         let absent = plan(&conn, "kumquat", &samples)?;
         assert_eq!(absent.lookups, 0, "{absent:?}");
         Ok(())

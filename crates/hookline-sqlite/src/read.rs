@@ -16,7 +16,7 @@ use crate::counts::{
     CountCache, CountKey, Counted, MAX_CATCH_UP_ROWS, MAX_KEPT_MATCHES, MatchKeys,
 };
 use crate::error::{CorruptRow, store_error};
-use crate::plan::{Planner, SampleCache, TextSearch};
+use crate::plan::{FtsIndex, Planner, SampleCache, TextSearch};
 use crate::tail::{Tail, TailFilter, TailView};
 use crate::totals::{StoredCount, count, count_all, count_since};
 
@@ -282,9 +282,10 @@ fn matched_once(
                 return Ok(None);
             }
             args[0] = Value::Text(search.fts.clone());
+            let matches = text_matches(search.index);
             let all = collect(
                 &format!(
-                    "SELECT m.ts_key, m.message_id, m.rowid FROM ({TEXT_MATCHES}) AS f
+                    "SELECT m.ts_key, m.message_id, m.rowid FROM ({matches}) AS f
                      CROSS JOIN messages AS m ON m.rowid = f.r
                      WHERE instr(coalesce(m.text_folded, m.text), ?2) > 0{since_cond}"
                 ),
@@ -331,16 +332,20 @@ fn matched_once(
     Ok(Some((total, page)))
 }
 
-/// The rowids (`r`) of every row whose folded text contains the needle: the trigram
-/// index's matches of query `?1` (rows up to the watermark; when the query is not exact,
+/// The rowids (`r`) of every row whose folded text contains the needle: the matches of
+/// FTS5 query `?1` in `index` (rows up to the watermark; when the query is not exact,
 /// candidates that the caller checks with `instr(text_folded, ?2)`) and the scanned rows
 /// above it with needle `?2`. The two parts never overlap.
-pub(crate) const TEXT_MATCHES: &str =
-    "SELECT rowid AS r FROM ix.messages_fts WHERE messages_fts MATCH ?1
-     UNION ALL
-     SELECT rowid AS r FROM main.messages
-     WHERE rowid > (SELECT upto FROM ix.hookline_fts_watermark WHERE id = 1)
-       AND instr(coalesce(text_folded, text), ?2) > 0";
+pub(crate) fn text_matches(index: FtsIndex) -> String {
+    let table = index.table();
+    format!(
+        "SELECT rowid AS r FROM ix.{table} WHERE {table} MATCH ?1
+         UNION ALL
+         SELECT rowid AS r FROM main.messages
+         WHERE rowid > (SELECT upto FROM ix.hookline_fts_watermark WHERE id = 1)
+           AND instr(coalesce(text_folded, text), ?2) > 0"
+    )
+}
 
 /// The filters of a list query, in stored form.
 #[derive(Clone, Copy)]
@@ -447,10 +452,11 @@ fn page(
     } else {
         format!("WHERE {}", conds.join(" AND "))
     };
-    let sql = if search.is_some() {
+    let sql = if let Some(search) = search {
+        let matches = text_matches(search.index);
         format!(
             "SELECT {M_COLUMNS}
-             FROM ({TEXT_MATCHES}) AS f
+             FROM ({matches}) AS f
              CROSS JOIN messages AS m ON m.rowid = f.r {where_clause}
              ORDER BY m.ts_key, m.message_id LIMIT ?{limit_arg} OFFSET ?{offset_arg}"
         )

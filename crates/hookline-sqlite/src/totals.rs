@@ -10,7 +10,7 @@ use crate::buckets::Buckets;
 use crate::counts::{CountCache, CountKey, Counted, MAX_CATCH_UP_ROWS};
 use crate::error::CorruptCount;
 use crate::plan::{Planner, TextSearch};
-use crate::read::{Effort, MAX_BOUNDED_ROWS, Shape, TEXT_MATCHES};
+use crate::read::{Effort, MAX_BOUNDED_ROWS, Shape, text_matches};
 use crate::tail::{TailFilter, TailView};
 
 /// A count read from the database as a `u64`; a negative one is [`CorruptCount`] rather
@@ -42,38 +42,40 @@ const ABOVE_WATERMARK: &str = "rowid > (SELECT upto FROM ix.hookline_fts_waterma
 
 /// Rows whose folded text contains the needle, asked of the trigram index as `search`
 /// (see `plan.rs`), optionally with `ts_key >= since`.
-fn count_trigram(
+fn count_fts(
     conn: &Connection,
     search: &TextSearch,
     needle: &str,
     since: Option<&str>,
 ) -> rusqlite::Result<u64> {
     let fts = search.fts.as_str();
+    let table = search.index.table();
     let StoredCount(n) = match (since, search.exact) {
         (None, true) => conn
             .prepare_cached(&format!(
-                "SELECT (SELECT count(*) FROM ix.messages_fts WHERE messages_fts MATCH ?1)
+                "SELECT (SELECT count(*) FROM ix.{table} WHERE {table} MATCH ?1)
                       + (SELECT count(*) FROM messages WHERE {ABOVE_WATERMARK})"
             ))?
             .query_row([fts, needle], |r| r.get(0))?,
         (None, false) => conn
             .prepare_cached(&format!(
-                "SELECT (SELECT count(*) FROM ix.messages_fts
-                         CROSS JOIN messages AS c ON c.rowid = messages_fts.rowid
-                         WHERE messages_fts MATCH ?1 AND instr(coalesce(c.text_folded, c.text), ?2) > 0)
+                "SELECT (SELECT count(*) FROM ix.{table}
+                         CROSS JOIN messages AS c ON c.rowid = {table}.rowid
+                         WHERE {table} MATCH ?1 AND instr(coalesce(c.text_folded, c.text), ?2) > 0)
                       + (SELECT count(*) FROM messages WHERE {ABOVE_WATERMARK})"
             ))?
             .query_row([fts, needle], |r| r.get(0))?,
         (Some(since), exact) => conn
             .prepare_cached(&format!(
-                "SELECT count(*) FROM ({TEXT_MATCHES}) AS f
+                "SELECT count(*) FROM ({matches}) AS f
                  CROSS JOIN messages AS m ON m.rowid = f.r
                  WHERE m.ts_key >= ?3{}",
                 if exact {
                     ""
                 } else {
                     " AND instr(coalesce(m.text_folded, m.text), ?2) > 0"
-                }
+                },
+                matches = text_matches(search.index),
             ))?
             .query_row(params![fts, needle, since], |r| r.get(0))?,
     };
@@ -153,7 +155,7 @@ fn count_uncached(
     search: Option<&Planner<'_>>,
 ) -> rusqlite::Result<u64> {
     if let (Some(search), None, Some(needle)) = (search, shape.from, shape.q) {
-        return count_trigram(conn, search.get(conn)?, needle, shape.since);
+        return count_fts(conn, search.get(conn)?, needle, shape.since);
     }
     let StoredCount(n) = match (shape.from, shape.since, shape.q) {
         (None, None, None) => return count_all(conn),
@@ -318,6 +320,7 @@ pub(crate) mod tests {
         ];
         let conn = with_texts(&texts, &["a call tomorrow", "tomorrow"]);
         let candidates = TextSearch {
+            index: crate::plan::FtsIndex::Trigrams,
             fts: "\"l t\"".to_owned(),
             exact: false,
             lookups: 0,
@@ -331,13 +334,10 @@ pub(crate) mod tests {
         let (conn, candidates) = call_tomorrow();
         let exact = crate::plan::phrase("call tomorrow");
         for search in [&candidates, &exact] {
-            assert_eq!(
-                count_trigram(&conn, search, "call tomorrow", None).unwrap(),
-                3
-            );
+            assert_eq!(count_fts(&conn, search, "call tomorrow", None).unwrap(), 3);
             // Keys are `k000`, `k007`, `k014`, `k021`, `k028`, `k035` by row.
             assert_eq!(
-                count_trigram(&conn, search, "call tomorrow", Some("k010")).unwrap(),
+                count_fts(&conn, search, "call tomorrow", Some("k010")).unwrap(),
                 2
             );
         }

@@ -650,7 +650,22 @@ fn check_index_file(path: &Path) -> u64 {
     ));
     let in_fts = one("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH '\"ash tes\"'");
     assert_eq!(in_fts, with_text, "trigram index");
+    let in_grams = one(&format!(
+        "SELECT count(*) FROM messages_grams WHERE messages_grams MATCH '{}'",
+        gram_token("ash tes")
+    ));
+    assert_eq!(in_grams, with_text, "word-boundary gram index");
     rows
+}
+
+/// The token `messages_grams` indexes a word-boundary gram as: `g` and the gram's 64-bit
+/// FNV-1a hash in hexadecimal (written out here again, so a change to the stored format
+/// fails these tests).
+fn gram_token(gram: &str) -> String {
+    let hash = gram.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    format!("g{hash:016x}")
 }
 
 /// A pseudo-random number from the clock, enough to vary the kill moment.
@@ -1146,6 +1161,80 @@ fn phrases_of_common_words_agree_with_the_reference() {
             }
         }
     }
+}
+
+/// An index file of layout version 1 (before the word-boundary grams) gains the gram
+/// index at open, for every row up to its watermark, and is not rebuilt.
+#[test]
+fn a_version_1_index_file_gains_the_gram_index_in_place() {
+    const WORDS: [&str; 5] = ["please", "call", "tomorrow", "Invoice", "réfund"];
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.db");
+    let reference = Blocking(MemoryStore::new());
+    let rows: Vec<Message> = (0..600_usize)
+        .map(|n| {
+            let text: Vec<&str> = (0..4)
+                .map(|i| WORDS[(n * 7 + i * (n % 3 + 1)) % 5])
+                .collect();
+            numbered_with(n as u64, Some(&text.join(" ")))
+        })
+        .collect();
+    {
+        let store = open_batched(&path, 100);
+        store.insert_many(rows.clone()).unwrap();
+    }
+    for m in &rows {
+        reference.insert(m.clone()).unwrap();
+    }
+    assert_eq!(watermark(&path), (600, 600));
+    {
+        // What layout 1 was: no `messages_grams`. The mark table is dropped by a rebuild.
+        let conn = index_file(&path);
+        conn.execute_batch(
+            "DROP TABLE messages_grams;
+             CREATE TABLE test_mark (x);
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+    let store = open_batched(&path, 100);
+    store.check_ready().unwrap();
+    let conn = index_file(&path);
+    assert_eq!(user_version(&conn), 2);
+    let marked: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE name = 'test_mark'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(marked, 1, "the index file was rebuilt, not migrated");
+    let with_gram = rows
+        .iter()
+        .filter(|m| m.text().is_some_and(|t| t.as_str().contains("all tom")))
+        .count();
+    assert!(with_gram > 0);
+    let in_grams: i64 = conn
+        .query_row(
+            &format!(
+                "SELECT count(*) FROM messages_grams WHERE messages_grams MATCH '{}'",
+                gram_token("all tom")
+            ),
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(usize::try_from(in_grams).unwrap(), with_gram);
+    same_answers_for(
+        &store,
+        &reference,
+        &[
+            "please call tomorrow",
+            "all tomorrow invoice",
+            "nd please",
+            "ll réfund ca",
+        ],
+    );
 }
 
 /// A version 3 database (every row in the trigram index) is migrated in place: the
