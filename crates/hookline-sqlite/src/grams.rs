@@ -39,22 +39,46 @@ pub(crate) fn grams(text: &str) -> Vec<&str> {
     out
 }
 
-/// The FTS5 token of a gram: `g` and the 64-bit FNV-1a hash of its UTF-8 bytes in
-/// hexadecimal. Stored in the index file: changing it needs a new layout version there.
-pub(crate) fn token(gram: &str) -> String {
+/// The 64-bit FNV-1a hash of `gram`'s UTF-8 bytes. Stored in the index file (as
+/// [`token`]s): changing it needs a new layout version there.
+fn hash(gram: &str) -> u64 {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
-    let hash = gram
-        .bytes()
-        .fold(OFFSET, |h, b| (h ^ u64::from(b)).wrapping_mul(PRIME));
-    format!("g{hash:016x}")
+    gram.bytes()
+        .fold(OFFSET, |h, b| (h ^ u64::from(b)).wrapping_mul(PRIME))
+}
+
+/// Appends the FTS5 token of a gram to `out`: `g` and its [`hash`] in hexadecimal, 17
+/// characters.
+fn push_token(out: &mut String, gram: &str) {
+    use std::fmt::Write;
+
+    // Writing to a `String` cannot fail.
+    let _ = write!(out, "g{:016x}", hash(gram));
+}
+
+/// The FTS5 token of a gram (see [`push_token`]).
+pub(crate) fn token(gram: &str) -> String {
+    let mut out = String::with_capacity(17);
+    push_token(&mut out, gram);
+    out
 }
 
 /// What `messages_grams` indexes for `text`: its grams' tokens joined by spaces; `None`
 /// when it has no gram.
 pub(crate) fn tokens(text: &str) -> Option<String> {
     let grams = grams(text);
-    (!grams.is_empty()).then(|| grams.iter().map(|g| token(g)).collect::<Vec<_>>().join(" "))
+    if grams.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(grams.len() * 18);
+    for gram in grams {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        push_token(&mut out, gram);
+    }
+    Some(out)
 }
 
 #[cfg(test)]
