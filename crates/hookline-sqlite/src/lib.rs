@@ -85,8 +85,10 @@
 //! orders as `WITHOUT ROWID` tables, `hookline_by_ts (ts_key, message_id, rid)` and
 //! `hookline_by_from (from_msisdn, ts_key, message_id, rid)`, so a page is a range walk of
 //! one of them that reads only the page's rows from `messages` (by rowid), and skipping
-//! rows (offset) never touches the table. `hookline_fts_watermark.upto` is the rowid up to
-//! which every row is in all three; a `q` that uses the trigram index adds the rows above
+//! rows (offset) never touches the table. Since layout version 2 of the index file,
+//! `messages_grams` (FTS5, `detail=none`, `ascii` tokenizer) holds each text's
+//! word-boundary grams as hashed tokens (`grams.rs`). `hookline_fts_watermark.upto` is the
+//! rowid up to which every row is in all of them; a `q` that uses the trigram index adds the rows above
 //! it by scanning that rowid range of `messages` with `instr()`, and the list shapes merge
 //! the in-memory tail. `text_folded` is stored only where folding changes the text; reads
 //! use `coalesce(text_folded, text)`.
@@ -121,10 +123,12 @@
 //!   index's matches plus the scanned rows above the watermark (joined to `messages` for
 //!   `since`). The index is asked one of two ways (`plan.rs`): the needle's whole phrase
 //!   (exact; it reads every trigram's position list), or up to four of its rarest
-//!   trigrams as a `NEAR` group as wide as they lie apart in the needle, whose candidates
-//!   are each checked with `instr(text_folded, …)` — so a long needle of common trigrams
-//!   costs its few rare trigrams' lists and one rowid lookup per candidate instead of ~30
-//!   full lists. Which, and which trigrams, is
+//!   trigrams as a `NEAR` group as wide as they lie apart in the needle, or up to four of
+//!   its word-boundary grams ANDed in `messages_grams` (the seven characters around a
+//!   space inside the needle, about as rare as a word pair), whose candidates are each
+//!   checked with `instr(text_folded, …)` — so a long needle of common trigrams costs a
+//!   few short lists and one rowid lookup per candidate instead of ~30 full lists. Which,
+//!   and which trigrams or grams, is
 //!   estimated from an in-memory sample of the newest 2,000 texts (retaken as the table
 //!   grows by a tenth); the estimate only picks the plan, the answer is exact either way.
 //!   The page is either a walk of the order index testing each row with `instr()`, or the

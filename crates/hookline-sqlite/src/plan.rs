@@ -1,5 +1,6 @@
-//! How a `q` is asked of the trigram index: as the needle's whole phrase, or as candidates
-//! from a few of its rarest trigrams checked exactly with `instr()`.
+//! How a `q` is asked of the full-text indexes: as the needle's whole phrase, or as
+//! candidates (from a few of its rarest trigrams, or of its word-boundary grams) checked
+//! exactly with `instr()`.
 //!
 //! An FTS5 phrase query reads the position list of every trigram of the needle in every
 //! row holding all of them. A long needle is many trigrams, and in text drawn from a small
@@ -9,9 +10,12 @@
 //! asked as a `NEAR` group as wide as they lie apart in the needle, narrow the rows to a
 //! few hundred or thousand candidates (at a million rows, 1,479 for that phrase against
 //! 10,676 for the same trigrams ANDed), and checking a candidate's text costs one rowid
-//! lookup.
+//! lookup. Those trigrams still cost their lists, 17–34% of the rows each in such text
+//! (~25 ms for that phrase); a needle with a space inside has word-boundary grams
+//! (`grams.rs`), about as rare as the word pairs they span, and a few of them ANDed leave
+//! about as many candidates as the needle has matches, from lists of ~7% of the rows.
 //!
-//! Which trigrams, and whether candidates beat the phrase, is estimated from a sample of
+//! Which trigrams or grams, and whether candidates beat the phrase, is estimated from a sample of
 //! the newest rows' texts kept in memory (the trigram's rows in the sample stand for its
 //! rows in the index: FTS5's own document counts cost a read of the term's whole list).
 //! The estimate only chooses the plan; the answer is exact either way (the phrase is an
