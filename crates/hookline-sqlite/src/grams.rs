@@ -117,6 +117,26 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Any part of any text: its grams are among the text's, so the gram index never
+        /// misses a row that holds the needle.
+        #[test]
+        fn a_needle_has_no_gram_its_text_lacks(
+            text in "[ab é😀]{0,40}",
+            start in 0_usize..40,
+            len in 0_usize..40,
+        ) {
+            let chars: Vec<char> = text.chars().collect();
+            let start = start.min(chars.len());
+            let needle: String = chars[start..(start + len).min(chars.len())].iter().collect();
+            let of_text = grams(&text);
+            for g in grams(&needle) {
+                proptest::prop_assert!(of_text.contains(&g), "{:?} of {:?} not in {:?}", g, needle, of_text);
+                proptest::prop_assert_eq!(g.chars().count(), 7);
+            }
+        }
+    }
+
     #[test]
     fn a_token_is_the_fixed_hash_of_its_gram() {
         // FNV-1a 64 of the empty string and of "a" (the algorithm's published values).

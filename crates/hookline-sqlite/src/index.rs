@@ -182,10 +182,10 @@ fn add_grams(conn: &Connection) -> rusqlite::Result<()> {
     tx.commit()
 }
 
-/// Opens the index file for the indexer: brings a version-1 file to this layout, checks
-/// that it belongs to the database (else empties it and starts over), then indexes rows until at most `max_tail` are left above
-/// the watermark — normally nothing to do; after a rebuild, every row (slow once: about a
-/// minute per million rows).
+/// Opens the index file for the indexer: checks that it belongs to the database (else
+/// empties it and starts over) and brings a version-1 file to this layout, then indexes
+/// rows until at most `max_tail` are left above the watermark — normally nothing to do;
+/// after a rebuild, every row (slow once: about a minute per million rows).
 pub(crate) fn open(conn: &Connection, max_tail: i64) -> rusqlite::Result<()> {
     let fresh = conn.query_row(
         "SELECT count(*) FROM main.sqlite_schema WHERE name = 'hookline_fts_watermark'",

@@ -40,8 +40,8 @@ impl FromSql for StoredCount {
 const ABOVE_WATERMARK: &str = "rowid > (SELECT upto FROM ix.hookline_fts_watermark WHERE id = 1)
      AND instr(coalesce(text_folded, text), ?2) > 0";
 
-/// Rows whose folded text contains the needle, asked of the trigram index as `search`
-/// (see `plan.rs`), optionally with `ts_key >= since`.
+/// Rows whose folded text contains the needle, asked of the full-text index `search`
+/// names, as it says (see `plan.rs`), optionally with `ts_key >= since`.
 fn count_fts(
     conn: &Connection,
     search: &TextSearch,
@@ -302,6 +302,15 @@ pub(crate) mod tests {
              UPDATE ix.hookline_fts_watermark SET upto = (SELECT max(rowid) FROM messages);",
         )
         .unwrap();
+        for (i, text) in indexed.iter().enumerate() {
+            if let Some(tokens) = crate::grams::tokens(text) {
+                conn.execute(
+                    "INSERT INTO ix.messages_grams (rowid, grams) VALUES (?1, ?2)",
+                    params![i64::try_from(i).unwrap() + 1, tokens],
+                )
+                .unwrap();
+            }
+        }
         for (i, text) in above.iter().enumerate() {
             insert(indexed.len() + i, text);
         }
@@ -327,6 +336,45 @@ pub(crate) mod tests {
             matches: 0,
         };
         (conn, candidates)
+    }
+
+    proptest::proptest! {
+        /// A needle's grams ANDed in `messages_grams` (through FTS5's `ascii` tokenizer),
+        /// with every candidate checked, count exactly the texts holding the needle, on
+        /// both sides of the watermark.
+        #[test]
+        fn a_gram_count_is_exact(
+            texts in proptest::collection::vec("[ab é😀]{7,24}", 1..24),
+            pick in 0_usize..64,
+            start in 0_usize..24,
+            len in 7_usize..16,
+        ) {
+            let text = &texts[pick % texts.len()];
+            let chars: Vec<char> = text.chars().collect();
+            // At least seven characters of it, the length of a gram.
+            let start = start % (chars.len() - 6);
+            let needle: String = chars[start..(start + len).min(chars.len())].iter().collect();
+            let grams = crate::grams::grams(&needle);
+            proptest::prop_assume!(!grams.is_empty());
+            let split = texts.len().div_ceil(2);
+            let indexed: Vec<&str> = texts[..split].iter().map(String::as_str).collect();
+            let above: Vec<&str> = texts[split..].iter().map(String::as_str).collect();
+            let conn = with_texts(&indexed, &above);
+            let search = TextSearch {
+                index: crate::plan::FtsIndex::Grams,
+                fts: grams
+                    .iter()
+                    .map(|g| format!("\"{}\"", crate::grams::token(g)))
+                    .collect::<Vec<_>>()
+                    .join(" AND "),
+                exact: false,
+                lookups: 0,
+                matches: 0,
+            };
+            let want = texts.iter().filter(|t| t.contains(&needle)).count() as u64;
+            proptest::prop_assert!(want >= 1);
+            proptest::prop_assert_eq!(count_fts(&conn, &search, &needle, None).unwrap(), want);
+        }
     }
 
     #[test]
