@@ -265,44 +265,28 @@ fn intersect(a: &[u32], b: &[u32]) -> Vec<u32> {
 /// greedily (rarest first, then whichever narrows the candidates most) while each one
 /// lowers the estimated cost.
 fn plan(conn: &Connection, needle: &str, samples: &SampleCache) -> rusqlite::Result<TextSearch> {
-    let grams = trigrams(needle);
-    if grams.len() <= 1 {
+    let tris = trigrams(needle);
+    if tris.len() <= 1 {
         return Ok(phrase(needle));
     }
     let sample = samples.get(conn)?;
     if sample.rows == 0 {
         return Ok(phrase(needle));
     }
-    let len = |t: &str| sample.rows_with(t).len() as u64;
     // The phrase reads every trigram's list (and positions where all of them meet).
-    let phrase_cost: u64 = grams.iter().map(|t| len(t) * LIST_ROW).sum();
-    let mut left: Vec<&str> = grams.clone();
-    left.sort_by_key(|t| len(t));
-    let first = left.remove(0);
-    let mut chosen = vec![first];
-    let mut candidates: Vec<u32> = sample.rows_with(first).to_vec();
-    let mut read = len(first) * LIST_ROW;
-    let mut cost = read + candidates.len() as u64 * CANDIDATE;
-    while chosen.len() < MAX_TERMS && !candidates.is_empty() && !left.is_empty() {
-        let best = left
-            .iter()
-            .enumerate()
-            .map(|(i, t)| {
-                let narrowed = intersect(&candidates, sample.rows_with(t));
-                let c = read + len(t) * LIST_ROW + narrowed.len() as u64 * CANDIDATE;
-                (c, i, narrowed)
-            })
-            .min_by_key(|(c, i, _)| (*c, *i));
-        let Some((c, i, narrowed)) = best else { break };
-        if c >= cost {
-            break;
-        }
-        let t = left.remove(i);
-        read += len(t) * LIST_ROW;
-        chosen.push(t);
-        candidates = narrowed;
-        cost = c;
-    }
+    let phrase_cost: u64 = tris
+        .iter()
+        .map(|t| sample.rows_with(t).len() as u64 * LIST_ROW)
+        .sum();
+    let Some(Candidates {
+        chosen,
+        rows: candidates,
+        read,
+        mut cost,
+    }) = Candidates::choose(tris.iter().map(|&t| (t, sample.rows_with(t))).collect())
+    else {
+        return Ok(phrase(needle));
+    };
     // The candidates are asked as a `NEAR` group: in a row holding the needle, the chosen
     // trigrams stand at their offsets within it, no further apart than in the needle, and
     // a row where they are further apart cannot hold it. In a small vocabulary that
@@ -313,8 +297,8 @@ fn plan(conn: &Connection, needle: &str, samples: &SampleCache) -> rusqlite::Res
         cost = read + narrowed * CANDIDATE;
     }
     // The sample rows holding every trigram, and of those the ones holding the needle.
-    let mut holding: Vec<u32> = sample.rows_with(first).to_vec();
-    for t in &grams {
+    let mut holding: Vec<u32> = sample.rows_with(tris[0]).to_vec();
+    for t in &tris {
         holding = intersect(&holding, sample.rows_with(t));
     }
     let in_sample = sample.count_texts(&holding, |text| text.contains(needle));
@@ -363,44 +347,78 @@ fn plan(conn: &Connection, needle: &str, samples: &SampleCache) -> rusqlite::Res
 /// [`MAX_TERMS`] of its grams ANDed, chosen like the trigrams (rarest first, then
 /// whichever narrows the candidates most, while each one lowers the cost).
 fn gram_candidates(sample: &Sample, needle: &str) -> Option<(u64, String)> {
-    let mut left: Vec<(&str, Vec<u32>)> = grams::grams(needle)
+    let grams: Vec<(&str, Vec<u32>)> = grams::grams(needle)
         .into_iter()
         .map(|g| (g, sample.rows_containing(g)))
         .collect();
-    left.sort_by_key(|(_, rows)| rows.len());
-    if left.is_empty() {
-        return None;
-    }
-    let (first, mut candidates) = left.remove(0);
-    let mut chosen = vec![first];
-    let mut read = candidates.len() as u64 * LIST_ROW;
-    let mut cost = read + candidates.len() as u64 * CANDIDATE;
-    while chosen.len() < MAX_TERMS && !candidates.is_empty() && !left.is_empty() {
-        let best = left
+    let chosen = Candidates::choose(
+        grams
             .iter()
-            .enumerate()
-            .map(|(i, (_, rows))| {
-                let narrowed = intersect(&candidates, rows);
-                let c = read + rows.len() as u64 * LIST_ROW + narrowed.len() as u64 * CANDIDATE;
-                (c, i, narrowed)
-            })
-            .min_by_key(|(c, i, _)| (*c, *i));
-        let Some((c, i, narrowed)) = best else { break };
-        if c >= cost {
-            break;
-        }
-        let (g, rows) = left.remove(i);
-        read += rows.len() as u64 * LIST_ROW;
-        chosen.push(g);
-        candidates = narrowed;
-        cost = c;
-    }
+            .map(|(g, rows)| (*g, rows.as_slice()))
+            .collect(),
+    )?;
     let fts = chosen
+        .chosen
         .iter()
         .map(|g| quoted(&grams::token(g)))
         .collect::<Vec<_>>()
         .join(" AND ");
-    Some((cost, fts))
+    Some((chosen.cost, fts))
+}
+
+/// Terms (trigrams or grams) asked together for candidates, and what the sample expects
+/// of them.
+struct Candidates<'a> {
+    /// The terms, rarest first.
+    chosen: Vec<&'a str>,
+    /// The sample rows holding every one of them.
+    rows: Vec<u32>,
+    /// The list rows read, in [`LIST_ROW`]s.
+    read: u64,
+    /// `read` and the candidates' checks, in [`LIST_ROW`]s.
+    cost: u64,
+}
+
+impl<'a> Candidates<'a> {
+    /// Up to [`MAX_TERMS`] of `terms` (each with its sample rows), chosen greedily: the
+    /// rarest first, then whichever narrows the candidates most, while each one lowers
+    /// the estimated cost. `None` without terms.
+    fn choose(mut left: Vec<(&'a str, &[u32])>) -> Option<Candidates<'a>> {
+        left.sort_by_key(|(_, rows)| rows.len());
+        if left.is_empty() {
+            return None;
+        }
+        let (first, rows) = left.remove(0);
+        let read = rows.len() as u64 * LIST_ROW;
+        let mut out = Candidates {
+            chosen: vec![first],
+            rows: rows.to_vec(),
+            read,
+            cost: read + rows.len() as u64 * CANDIDATE,
+        };
+        while out.chosen.len() < MAX_TERMS && !out.rows.is_empty() && !left.is_empty() {
+            let best = left
+                .iter()
+                .enumerate()
+                .map(|(i, (_, rows))| {
+                    let narrowed = intersect(&out.rows, rows);
+                    let c =
+                        out.read + rows.len() as u64 * LIST_ROW + narrowed.len() as u64 * CANDIDATE;
+                    (c, i, narrowed)
+                })
+                .min_by_key(|(c, i, _)| (*c, *i));
+            let Some((c, i, narrowed)) = best else { break };
+            if c >= out.cost {
+                break;
+            }
+            let (term, rows) = left.remove(i);
+            out.read += rows.len() as u64 * LIST_ROW;
+            out.chosen.push(term);
+            out.rows = narrowed;
+            out.cost = c;
+        }
+        Some(out)
+    }
 }
 
 /// The character offset of the first occurrence of `part` in `text`.
