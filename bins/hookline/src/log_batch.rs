@@ -7,8 +7,9 @@
 //! the thread is idle, but a burst of lines costs one `write`.
 //!
 //! Three pieces share one count of the records queued but not yet written:
-//! - [`Counted`], in front of the async drain, adds one per record it queues;
-//! - [`Settled`], around the JSON drain on the log thread, takes one off per record done;
+//! - [`Counting::front`], in front of the async drain, adds one per record it queues;
+//! - [`Counting::back`], around the JSON drain on the log thread, takes one off per record
+//!   done;
 //! - [`Batched`], the JSON drain's writer, writes its buffer out at the end of a record
 //!   (slog-json's flush) only when that record is the last one queued.
 //!
@@ -44,53 +45,50 @@ impl Queued {
     }
 }
 
-/// The drain in front of the log thread's queue: counts each record it queues.
-pub struct Counted<D> {
+/// A drain that keeps the [`Queued`] count: in front of the log thread's queue
+/// ([`Counting::front`]) it counts each record it queues; on the log thread
+/// ([`Counting::back`]) it counts each record done once it is written (or failed).
+pub struct Counting<D> {
     inner: D,
     queued: Queued,
+    front: bool,
 }
 
-impl<D> Counted<D> {
-    pub fn new(inner: D, queued: Queued) -> Self {
-        Self { inner, queued }
+impl<D> Counting<D> {
+    /// In front of the queue.
+    pub fn front(inner: D, queued: Queued) -> Self {
+        Self {
+            inner,
+            queued,
+            front: true,
+        }
+    }
+
+    /// On the log thread, around the drain that writes.
+    pub fn back(inner: D, queued: Queued) -> Self {
+        Self {
+            inner,
+            queued,
+            front: false,
+        }
     }
 }
 
-impl<D: Drain> Drain for Counted<D> {
+impl<D: Drain> Drain for Counting<D> {
     type Ok = D::Ok;
     type Err = D::Err;
 
     fn log(&self, record: &Record<'_>, values: &OwnedKVList) -> Result<D::Ok, D::Err> {
-        self.queued.add();
-        let queued = self.inner.log(record, values);
-        if queued.is_err() {
-            // Never reaches the log thread, so nothing there will count it done.
+        if self.front {
+            self.queued.add();
+        }
+        let logged = self.inner.log(record, values);
+        // A record the queue refused never reaches the log thread, so nothing there will
+        // count it done.
+        if !self.front || logged.is_err() {
             self.queued.done();
         }
-        queued
-    }
-}
-
-/// The drain on the log thread: counts each record done once it is written (or failed).
-pub struct Settled<D> {
-    inner: D,
-    queued: Queued,
-}
-
-impl<D> Settled<D> {
-    pub fn new(inner: D, queued: Queued) -> Self {
-        Self { inner, queued }
-    }
-}
-
-impl<D: Drain> Drain for Settled<D> {
-    type Ok = D::Ok;
-    type Err = D::Err;
-
-    fn log(&self, record: &Record<'_>, values: &OwnedKVList) -> Result<D::Ok, D::Err> {
-        let written = self.inner.log(record, values);
-        self.queued.done();
-        written
+        logged
     }
 }
 
@@ -160,6 +158,14 @@ mod tests {
         }
     }
 
+    /// A count, a writer that keeps its calls, and a [`Batched`] on both.
+    fn batched() -> (Queued, Calls, Batched<Calls>) {
+        let queued = Queued::default();
+        let calls = Calls::default();
+        let out = Batched::new(calls.clone(), queued.clone());
+        (queued, calls, out)
+    }
+
     /// Writes one record the way the log thread does: its bytes, the end-of-record flush,
     /// then the count of records done.
     fn record(out: &mut Batched<Calls>, queued: &Queued, line: &str) {
@@ -170,9 +176,7 @@ mod tests {
 
     #[test]
     fn a_burst_is_written_in_one_call_once_the_last_record_ends() {
-        let queued = Queued::default();
-        let calls = Calls::default();
-        let mut out = Batched::new(calls.clone(), queued.clone());
+        let (queued, calls, mut out) = batched();
         for _ in 0..3 {
             queued.add();
         }
@@ -185,9 +189,7 @@ mod tests {
 
     #[test]
     fn a_lone_record_is_written_at_its_end() {
-        let queued = Queued::default();
-        let calls = Calls::default();
-        let mut out = Batched::new(calls.clone(), queued.clone());
+        let (queued, calls, mut out) = batched();
         queued.add();
         record(&mut out, &queued, "one\n");
         queued.add();
@@ -197,9 +199,7 @@ mod tests {
 
     #[test]
     fn a_record_queued_mid_burst_ends_it() {
-        let queued = Queued::default();
-        let calls = Calls::default();
-        let mut out = Batched::new(calls.clone(), queued.clone());
+        let (queued, calls, mut out) = batched();
         queued.add();
         queued.add();
         record(&mut out, &queued, "a\n");
@@ -261,7 +261,7 @@ mod tests {
             }
         }
         let queued = Queued::default();
-        let front = Counted::new(Refuses, queued.clone());
+        let front = Counting::front(Refuses, queued.clone());
         let log = slog::Logger::root(front.ignore_res(), slog::o!());
         slog::info!(log, "lost");
         assert!(queued.only_one());

@@ -18,7 +18,7 @@ use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 
 use crate::config::LogLevel;
-use crate::log_batch::{Batched, Counted, Queued, Settled};
+use crate::log_batch::{Batched, Counting, Queued};
 use crate::routes::webhook::WebhookResult;
 
 /// `ts` of every log line: RFC 3339 in UTC with milliseconds.
@@ -102,13 +102,13 @@ pub fn logger_to<W: io::Write + Send + 'static>(out: W, level: LogLevel) -> (Log
             "ts" => FnValue(|_: &Record| now_ts()),
         ))
         .build();
-    let json = Settled::new(json, queued.clone()).ignore_res();
+    let json = Counting::back(json, queued.clone()).ignore_res();
     let (drain, guard) = slog_async::Async::new(json)
         .chan_size(8192)
         .overflow_strategy(slog_async::OverflowStrategy::Block)
         .thread_name("hookline-log".to_owned())
         .build_with_guard();
-    let drain = Counted::new(drain, queued)
+    let drain = Counting::front(drain, queued)
         .filter_level(slog_level(level))
         .ignore_res();
     (Logger::root(drain, o!()), LogGuard { _guard: guard })
