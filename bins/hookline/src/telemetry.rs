@@ -3,7 +3,7 @@
 //! Every log line is one JSON object with `ts`, `level` and `msg`; request lines add the
 //! fields of [`crate::middleware`]. Lines are written by a background thread (slog-async,
 //! blocking when its queue is full, so no line is dropped), once per burst
-//! ([`crate::log_batch`]), and flushed when the [`LogGuard`] is dropped at exit.
+//! (`log_batch.rs`), and flushed when the [`LogGuard`] is dropped at exit.
 //!
 //! Metric names, their help texts and the latency buckets are declared here, once.
 
