@@ -805,8 +805,9 @@ impl Suite<'_> {
                 s,
                 "\n### Disk bytes per message\n\nThe large database's file, measured \
                  read-only with SQLite's `dbstat` (`hookbench disk --database FILE`; \
-                 `hookline_sqlite::disk_usage`). The `q` index is FTS5's shadow tables, \
-                 the counters the kept statistics (`hookline_*`: totals, senders, day/hour/minute \
+                 `hookline_sqlite::disk_usage`). The two `q` indexes are FTS5's shadow tables \
+                 (`messages_fts_*` of the trigrams, `messages_grams_*` of the word-boundary \
+                 grams), the counters the kept statistics (`hookline_*`: totals, senders, day/hour/minute \
                  buckets, full-text watermark).\n"
             );
             for (when, usage) in &self.disk {
