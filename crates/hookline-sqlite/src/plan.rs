@@ -296,18 +296,12 @@ fn plan(conn: &Connection, needle: &str, samples: &SampleCache) -> rusqlite::Res
         let narrowed = sample.count_texts(&candidates, |text| within(text, &chosen, width));
         cost = read + narrowed * CANDIDATE;
     }
-    // The sample rows holding every trigram, and of those the ones holding the needle.
-    let mut holding: Vec<u32> = sample.rows_with(tris[0]).to_vec();
-    for t in &tris {
-        holding = intersect(&holding, sample.rows_with(t));
-    }
-    let in_sample = sample.count_texts(&holding, |text| text.contains(needle));
+    let in_sample = sample.rows_containing(needle).len() as u64;
     let table_rows = u64::try_from(sample.upto).unwrap_or(0).max(sample.rows);
     let matches = in_sample * table_rows / sample.rows;
     // From sample rows to the whole table, and from list rows to lookups.
     let lookups = |cost: u64| {
-        let rows = u64::try_from(sample.upto).unwrap_or(0).max(sample.rows);
-        let scaled = u128::from(cost) * u128::from(rows) / u128::from(sample.rows);
+        let scaled = u128::from(cost) * u128::from(table_rows) / u128::from(sample.rows);
         u64::try_from(scaled / u128::from(CANDIDATE)).unwrap_or(u64::MAX)
     };
     let by_grams = gram_candidates(&sample, needle);
