@@ -34,7 +34,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Statement, params};
 
 use crate::grams;
 use crate::instruments;
@@ -151,6 +151,18 @@ fn belongs(conn: &Connection) -> rusqlite::Result<bool> {
     Ok(found.is_some() && found == id)
 }
 
+/// Adds one row's word-boundary grams to `messages_grams`.
+const INSERT_GRAMS: &str = "INSERT INTO main.messages_grams (rowid, grams) VALUES (?1, ?2)";
+
+/// Indexes `row`'s grams with `insert` ([`INSERT_GRAMS`]); a row without text or without
+/// a gram has no entry.
+fn insert_grams(insert: &mut Statement<'_>, row: &TailRow) -> rusqlite::Result<()> {
+    if let Some(tokens) = row.text_folded.as_deref().and_then(grams::tokens) {
+        insert.execute(params![row.rowid, tokens])?;
+    }
+    Ok(())
+}
+
 /// Brings a layout-version-1 file (main of `conn`, the database attached as `data`) to
 /// version 2: creates `messages_grams` and fills it with the grams of every row up to the
 /// watermark, in one transaction. At a million rows this is a few seconds, once.
@@ -163,19 +175,13 @@ fn add_grams(conn: &Connection) -> rusqlite::Result<()> {
         |r| r.get(0),
     )?;
     {
-        let mut texts = tx.prepare(
-            "SELECT rowid, coalesce(text_folded, text) FROM data.messages
-             WHERE rowid <= ?1 AND text IS NOT NULL ORDER BY rowid",
-        )?;
-        let mut insert =
-            tx.prepare("INSERT INTO main.messages_grams (rowid, grams) VALUES (?1, ?2)")?;
-        let mut rows = texts.query([upto])?;
-        while let Some(row) = rows.next()? {
-            let rowid: i64 = row.get(0)?;
-            let text = row.get_ref(1)?;
-            if let Some(tokens) = text.as_str().ok().and_then(grams::tokens) {
-                insert.execute(params![rowid, tokens])?;
-            }
+        // The rows as the tail and the indexer read them, one at a time.
+        let mut rows = tx.prepare(&format!(
+            "{ROWS} FROM data.messages WHERE rowid <= ?1 ORDER BY rowid"
+        ))?;
+        let mut insert = tx.prepare(INSERT_GRAMS)?;
+        for row in rows.query_map([upto], tail_row)? {
+            insert_grams(&mut insert, &row?)?;
         }
     }
     tx.execute_batch(&format!("PRAGMA main.user_version = {INDEX_VERSION};"))?;
@@ -257,15 +263,12 @@ pub(crate) fn step(conn: &Connection) -> rusqlite::Result<i64> {
     {
         let mut fts = tx
             .prepare_cached("INSERT INTO main.messages_fts (rowid, text_folded) VALUES (?1, ?2)")?;
-        let mut grams =
-            tx.prepare_cached("INSERT INTO main.messages_grams (rowid, grams) VALUES (?1, ?2)")?;
+        let mut grams = tx.prepare_cached(INSERT_GRAMS)?;
         for row in &rows {
             if let Some(text) = &row.text_folded {
                 fts.execute(params![row.rowid, text])?;
-                if let Some(tokens) = grams::tokens(text) {
-                    grams.execute(params![row.rowid, tokens])?;
-                }
             }
+            insert_grams(&mut grams, row)?;
         }
     }
     rows.sort_unstable_by(|a, b| (&a.ts_key, &a.message_id).cmp(&(&b.ts_key, &b.message_id)));
