@@ -169,11 +169,7 @@ fn insert_grams(insert: &mut Statement<'_>, row: &TailRow) -> rusqlite::Result<(
 fn add_grams(conn: &Connection) -> rusqlite::Result<()> {
     let tx = conn.unchecked_transaction()?;
     tx.execute_batch(&grams_sql("main"))?;
-    let upto: i64 = tx.query_row(
-        "SELECT upto FROM main.hookline_fts_watermark WHERE id = 1",
-        [],
-        |r| r.get(0),
-    )?;
+    let upto = upto(&tx)?;
     {
         // The rows as the tail and the indexer read them, one at a time.
         let mut rows = tx.prepare(&format!(
@@ -229,12 +225,16 @@ pub(crate) fn open(conn: &Connection, max_tail: i64) -> rusqlite::Result<()> {
     }
 }
 
+/// The index's watermark (the index file is `main` of `conn`).
+pub(crate) fn upto(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("SELECT upto FROM main.hookline_fts_watermark WHERE id = 1")?
+        .query_row([], |r| r.get(0))
+}
+
 /// The index's watermark and the database's last rowid, each in its own snapshot (the
 /// index file's read first).
 fn watermark(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
-    let upto: i64 = conn
-        .prepare_cached("SELECT upto FROM main.hookline_fts_watermark WHERE id = 1")?
-        .query_row([], |r| r.get(0))?;
+    let upto = upto(conn)?;
     let last: i64 = conn
         .prepare_cached("SELECT coalesce(max(rowid), 0) FROM data.messages")?
         .query_row([], |r| r.get(0))?;
@@ -245,9 +245,7 @@ fn watermark(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
 /// new watermark.
 pub(crate) fn step(conn: &Connection) -> rusqlite::Result<i64> {
     let tx = conn.unchecked_transaction()?;
-    let upto: i64 = tx
-        .prepare_cached("SELECT upto FROM main.hookline_fts_watermark WHERE id = 1")?
-        .query_row([], |r| r.get(0))?;
+    let upto = upto(&tx)?;
     // The rows the tail holds, read as the tail reads them.
     let mut rows: Vec<TailRow> = tx
         .prepare_cached(&format!(

@@ -431,11 +431,7 @@ impl Drop for TailView<'_> {
 /// [`SqliteConfig::max_tail`](crate::SqliteConfig::max_tail) rows (`index::open` indexes
 /// the rest first).
 pub(crate) fn load(conn: &Connection, tail: &Tail) -> rusqlite::Result<()> {
-    let upto: i64 = conn.query_row(
-        "SELECT upto FROM main.hookline_fts_watermark WHERE id = 1",
-        [],
-        |r| r.get(0),
-    )?;
+    let upto = crate::index::upto(conn)?;
     let mut stmt = conn.prepare(&format!(
         "{ROWS} FROM data.messages WHERE rowid > ?1 ORDER BY rowid"
     ))?;
