@@ -19,6 +19,9 @@
 //! - `hookbench seed`: fills a SQLite database through `SqliteStore::insert_many`.
 //! - `hookbench disk`: what a SQLite database spends its bytes on — the table, each index,
 //!   the `q` trigram index, the kept counters, free pages — in bytes and bytes per message.
+//! - `hookbench tail`: what each read shape costs with the tail at its bound (the indexer
+//!   as far behind as inserts let it fall), store level, on a copy of a seeded database
+//!   (see [`tail`]).
 //! - `hookbench suite`: starts the real server on fresh databases and runs every phase of
 //!   the benchmark (see [`suite`]); prints one markdown table, optionally writing it into
 //!   a file between `<!-- bench-suite:begin -->` and `<!-- bench-suite:end -->`.
@@ -41,6 +44,7 @@ mod messages;
 mod seed;
 mod server;
 mod suite;
+mod tail;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -75,6 +79,8 @@ enum Command {
     Seed(SeedArgs),
     /// Show what a hookline SQLite database spends its bytes on, per structure and message.
     Disk(DiskArgs),
+    /// Time each read shape with the tail empty and at its bound (store level; adds rows).
+    Tail(TailArgs),
     /// Run the whole benchmark suite against the real server binary.
     Suite(SuiteArgs),
 }
@@ -148,6 +154,29 @@ struct DiskArgs {
     database: PathBuf,
 }
 
+/// `hookbench tail`.
+#[derive(Debug, Args)]
+struct TailArgs {
+    /// A seeded SQLite file, fully indexed or not; rows are added to it, so give a copy.
+    #[arg(long)]
+    database: PathBuf,
+    /// Messages inserted behind the held-back indexer (default: the tail's bound).
+    #[arg(long, default_value_t = hookline_sqlite::DEFAULT_MAX_TAIL as u64)]
+    rows: u64,
+    /// Timed reads per shape and pass.
+    #[arg(long, default_value_t = 300)]
+    reads: usize,
+    /// Distinct senders of the inserted messages (the seed's, so `from` matches some).
+    #[arg(long, default_value_t = 1000)]
+    senders: u64,
+    /// The inserted messages' id prefix (default: one unique per run).
+    #[arg(long)]
+    prefix: Option<String>,
+    /// Only the read shapes whose label contains this text (e.g. `offset`).
+    #[arg(long)]
+    only: Option<String>,
+}
+
 /// `hookbench suite`.
 #[derive(Debug, Args)]
 struct SuiteArgs {
@@ -212,6 +241,7 @@ fn main() -> ExitCode {
         Command::Load(args) => run_load(args),
         Command::Seed(args) => run_seed(args),
         Command::Disk(args) => run_disk(args),
+        Command::Tail(args) => run_tail(args),
         Command::Suite(args) => run_suite(args),
     };
     match result {
@@ -270,11 +300,7 @@ fn run_load(args: LoadArgs) -> Result<(), BenchError> {
                         name: args.secret_env.clone(),
                     })?,
             };
-            let prefix = args.prefix.unwrap_or_else(|| {
-                let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
-                format!("load-{}-{}", std::process::id(), nanos % 1_000_000_000)
-            });
-            check_prefix(&prefix).map_err(|r| usage("--prefix", r))?;
+            let prefix = prefix_or_unique(args.prefix, "load")?;
             Shape::Post {
                 path: args.path,
                 secret: secret.into_bytes(),
@@ -311,6 +337,32 @@ fn run_seed(args: SeedArgs) -> Result<(), BenchError> {
         report.rows_per_sec(),
         args.database.display()
     );
+    Ok(())
+}
+
+/// `prefix`, checked, or `KIND-PID-NANOS`: ids no earlier run used.
+fn prefix_or_unique(prefix: Option<String>, kind: &str) -> Result<String, BenchError> {
+    let prefix = prefix.unwrap_or_else(|| {
+        let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+        format!("{kind}-{}-{}", std::process::id(), nanos % 1_000_000_000)
+    });
+    check_prefix(&prefix).map_err(|r| usage("--prefix", r))?;
+    Ok(prefix)
+}
+
+fn run_tail(args: TailArgs) -> Result<(), BenchError> {
+    if args.reads == 0 {
+        return Err(usage("--reads", "must be at least 1"));
+    }
+    let config = tail::TailConfig {
+        database: args.database,
+        rows: args.rows,
+        reads: args.reads,
+        senders: args.senders,
+        prefix: prefix_or_unique(args.prefix, "tail")?,
+        only: args.only,
+    };
+    print!("{}", tail::run(&config)?);
     Ok(())
 }
 

@@ -443,6 +443,14 @@ impl SqliteStore {
         self.inner.shutdown();
     }
 
+    /// Rows committed but not yet in the index file: the tail that every read merges
+    /// from memory. Inserts wait while it holds [`SqliteConfig::max_tail`] rows. For tools
+    /// and benchmarks (`hookbench tail` waits on it); it changes as the writer and the
+    /// indexer run.
+    pub fn index_backlog(&self) -> u64 {
+        self.inner.tail.behind()
+    }
+
     /// Inserts many messages through the writer in one group (one transaction, one
     /// fsync), returning each outcome in order. Blocks until the group is durable: it is
     /// meant for seeding and tools that run outside an async runtime; the server inserts

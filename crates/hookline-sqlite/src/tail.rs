@@ -196,6 +196,12 @@ impl Tail {
         inner.last = inner.last.max(last);
     }
 
+    /// Committed rows above the watermark: what reads merge from memory.
+    pub(crate) fn behind(&self) -> u64 {
+        let inner = self.lock();
+        u64::try_from(inner.last - inner.indexed).unwrap_or(0)
+    }
+
     /// Waits until fewer than `max` committed rows are above the watermark, up to
     /// `timeout`.
     pub(crate) fn wait_below(&self, max: i64, timeout: Duration) -> Result<(), IndexerBehind> {

@@ -938,6 +938,19 @@ fn wait_for_watermark(path: &Path, want: (i64, i64)) -> (i64, i64) {
     }
 }
 
+/// The store's index backlog once it equals `want`, or after 10 s whatever it is then
+/// (the indexer commits the watermark, then tells the tail).
+fn wait_for_backlog(store: &SqliteStore, want: u64) -> u64 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = store.index_backlog();
+        if now == want || std::time::Instant::now() > deadline {
+            return now;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// Inserts messages `numbered(from)` up to `numbered(from + n - 1)` into both stores in
 /// one group; returns the next number.
 fn insert_numbered(
@@ -1027,6 +1040,11 @@ fn q_finds_rows_on_both_sides_of_the_full_text_watermark() {
         (0, 1500),
         "below the batch size: nothing indexed"
     );
+    assert_eq!(
+        store.index_backlog(),
+        1500,
+        "the whole group is in the tail"
+    );
     same_q_answers(&store, &reference);
     add(600);
     // The indexer runs once the batch size is reached, behind the writer.
@@ -1035,11 +1053,17 @@ fn q_finds_rows_on_both_sides_of_the_full_text_watermark() {
         (2100, 2100),
         "the backlog was indexed in one batch"
     );
+    assert_eq!(
+        wait_for_backlog(&store, 0),
+        0,
+        "the tail empties once indexed"
+    );
     same_q_answers(&store, &reference);
     for _ in 0..30 {
         add(25);
     }
     assert_eq!(watermark(&path), (2100, 2850));
+    assert_eq!(store.index_backlog(), 750);
     same_q_answers(&store, &reference);
     drop(store);
     // Reopened, the backlog is still matched by scanning.
