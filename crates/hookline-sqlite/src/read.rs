@@ -17,7 +17,7 @@ use crate::counts::{
 };
 use crate::error::{CorruptRow, store_error};
 use crate::plan::{FtsIndex, Planner, SampleCache, TextSearch};
-use crate::tail::{Tail, TailFilter, TailView};
+use crate::tail::{Tail, TailFilter, TailKey, TailView};
 use crate::totals::{StoredCount, count, count_all, count_since};
 
 /// The columns a [`Message`] is read from, in [`message_from_row`] order.
@@ -500,60 +500,24 @@ fn page(
 /// The index is asked for its keys from `s0 = offset - tail.len()` on (fewer cannot
 /// precede position `offset`): with `c` tail rows before the first key it returns, that
 /// key is at position `s0 + c` of the merged order, and the tail rows before it are all
-/// before `offset`. Only the page's rows are then read from the table.
+/// before `offset`. The keys are merged as SQLite returns them, borrowed from the
+/// statement, and only until the page is full; only the page's rows are then read from
+/// the table.
 fn merged_page(
     conn: &Connection,
     shape: &Shape<'_>,
     cursor: Option<&Cursor>,
-    tail: &[crate::tail::TailRow],
+    tail: &[TailKey],
     fetch: i64,
     offset: u64,
 ) -> Result<Vec<Message>, StoreError> {
-    let extra = i64::try_from(tail.len()).unwrap_or(i64::MAX);
-    let mut s0 = offset.saturating_sub(tail.len() as u64);
-    let mut indexed = index_keys(conn, shape, cursor, fetch.saturating_add(extra), s0)?;
-    if indexed.is_empty() && s0 > 0 {
+    let s0 = offset.saturating_sub(tail.len() as u64);
+    let rowids = match merged_rowids(conn, shape, cursor, tail, fetch, offset, s0)? {
+        Some(rowids) => rowids,
         // Fewer than `s0` indexed rows: where the tail rows fall among them is not known
         // from here, so walk the index from its start.
-        s0 = 0;
-        let all = i64::try_from(offset)
-            .unwrap_or(i64::MAX)
-            .saturating_add(fetch);
-        indexed = index_keys(conn, shape, cursor, all, 0)?;
-    }
-    let (mut position, mut t) = match indexed.first() {
-        Some((_, k, i)) if s0 > 0 => {
-            let c = tail.partition_point(|row| key_of(row) < (k.as_str(), i.as_str()));
-            (s0 + c as u64, c)
-        }
-        _ => (0, 0),
+        None => merged_rowids(conn, shape, cursor, tail, fetch, offset, 0)?.unwrap_or_default(),
     };
-    let take = usize::try_from(fetch).unwrap_or(0);
-    let mut rowids = Vec::with_capacity(take);
-    let mut x = 0;
-    while rowids.len() < take {
-        let next_tail = tail.get(t);
-        let next_indexed = indexed.get(x);
-        let rowid = match (next_tail, next_indexed) {
-            (None, None) => break,
-            (Some(row), Some((_, k, i))) if key_of(row) > (k.as_str(), i.as_str()) => {
-                x += 1;
-                indexed[x - 1].0
-            }
-            (Some(row), _) => {
-                t += 1;
-                row.rowid
-            }
-            (None, Some((rowid, _, _))) => {
-                x += 1;
-                *rowid
-            }
-        };
-        if position >= offset {
-            rowids.push(rowid);
-        }
-        position += 1;
-    }
     let mut by_rowid = conn
         .prepare_cached(&format!("SELECT {COLUMNS} FROM messages WHERE rowid = ?1"))
         .map_err(store_error)?;
@@ -565,6 +529,74 @@ fn merged_page(
         }
     }
     Ok(page)
+}
+
+/// The rowids of the merged order's positions `offset..offset + fetch`, walking the
+/// index's keys from its position `s0` (see [`merged_page`]); `None` when `s0 > 0` and the
+/// index has no key there.
+fn merged_rowids(
+    conn: &Connection,
+    shape: &Shape<'_>,
+    cursor: Option<&Cursor>,
+    tail: &[TailKey],
+    fetch: i64,
+    offset: u64,
+    s0: u64,
+) -> Result<Option<Vec<i64>>, StoreError> {
+    // Index row `j` (from `s0`) is at merged position `s0 + j` or later.
+    let limit = i64::try_from(offset - s0)
+        .unwrap_or(i64::MAX)
+        .saturating_add(fetch);
+    let (sql, args) = index_keys_sql(shape, cursor, limit, s0);
+    let mut stmt = conn.prepare_cached(&sql).map_err(store_error)?;
+    let mut rows = stmt.query(params_from_iter(args)).map_err(store_error)?;
+    let mut indexed = rows.next().map_err(store_error)?;
+    let (mut position, mut t) = match indexed {
+        None if s0 > 0 => return Ok(None),
+        Some(row) if s0 > 0 => {
+            let first = index_key(row)?;
+            let c = tail.partition_point(|r| r.key() < first);
+            (s0 + c as u64, c)
+        }
+        _ => (0, 0),
+    };
+    let take = usize::try_from(fetch).unwrap_or(0);
+    let mut rowids = Vec::with_capacity(take);
+    while rowids.len() < take {
+        let rowid = match (tail.get(t), indexed) {
+            (None, None) => break,
+            (Some(r), Some(row)) if r.key() > index_key(row)? => {
+                let rowid = row.get(0).map_err(store_error)?;
+                indexed = rows.next().map_err(store_error)?;
+                rowid
+            }
+            (Some(r), _) => {
+                t += 1;
+                r.rowid
+            }
+            (None, Some(row)) => {
+                let rowid = row.get(0).map_err(store_error)?;
+                indexed = rows.next().map_err(store_error)?;
+                rowid
+            }
+        };
+        if position >= offset {
+            rowids.push(rowid);
+        }
+        position += 1;
+    }
+    Ok(Some(rowids))
+}
+
+/// `(ts_key, message_id)` of a row of [`index_keys_sql`], borrowed from SQLite's buffers.
+fn index_key<'r>(row: &'r Row<'_>) -> Result<(&'r str, &'r str), StoreError> {
+    let text = |i: usize| {
+        row.get_ref(i)
+            .map_err(store_error)?
+            .as_str()
+            .map_err(StoreError::internal)
+    };
+    Ok((text(1)?, text(2)?))
 }
 
 /// Adds the cursor's condition on the list key of table prefix `at` (ending with `.`) and
@@ -592,20 +624,14 @@ fn window(
     (limit_arg, args.len())
 }
 
-/// A tail row's list-order key.
-fn key_of(row: &crate::tail::TailRow) -> (&str, &str) {
-    (row.ts_key.as_str(), row.message_id.as_str())
-}
-
-/// `(rowid, ts_key, message_id)` of up to `limit` indexed rows matching `shape` after
-/// `cursor`, in list order, skipping `offset`.
-fn index_keys(
-    conn: &Connection,
+/// The SQL and arguments of `(rowid, ts_key, message_id)` of up to `limit` indexed rows
+/// matching `shape` after `cursor`, in list order, skipping `offset`.
+fn index_keys_sql(
     shape: &Shape<'_>,
     cursor: Option<&Cursor>,
     limit: i64,
     offset: u64,
-) -> Result<Vec<(i64, String, String)>, StoreError> {
+) -> (String, Vec<Value>) {
     let mut conds = vec!["1".to_owned()];
     let mut args = Vec::new();
     shape.conditions_on("x.", "m.", &mut conds, &mut args);
@@ -621,15 +647,7 @@ fn index_keys(
         index = shape.index(),
         conds = conds.join(" AND "),
     );
-    let mut stmt = conn.prepare_cached(&sql).map_err(store_error)?;
-    let rows = stmt
-        .query_map(params_from_iter(args), |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .map_err(store_error)?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(store_error)?;
-    Ok(rows)
+    (sql, args)
 }
 
 /// Rebuilds a [`Message`] from [`COLUMNS`]; a row that does not parse is a corrupt row.

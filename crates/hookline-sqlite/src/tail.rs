@@ -38,6 +38,21 @@ pub(crate) struct TailRow {
     pub(crate) text_folded: Option<String>,
 }
 
+/// A tail row's place in list order, as [`TailView::first`] hands it out: its rowid and its
+/// list key, shared with the tail's map (no copy of any field).
+#[derive(Debug, Clone)]
+pub(crate) struct TailKey {
+    pub(crate) rowid: i64,
+    key: Arc<str>,
+}
+
+impl TailKey {
+    /// `(ts_key, message_id)`.
+    pub(crate) fn key(&self) -> (&str, &str) {
+        split_key(&self.key)
+    }
+}
+
 /// A row as the tail keeps it: its list key and the rest in two allocations (a tail of
 /// 20,000 rows kept as separate `String`s per field, in three maps, measured ~1.5 KB a
 /// row).
@@ -333,18 +348,14 @@ impl TailView<'_> {
                 .is_none_or(|q| row.text().is_some_and(|t| t.contains(q)))
     }
 
-    /// The first `limit` matching rows in list order (`(ts_key, message_id)`).
-    pub(crate) fn first(&self, f: &TailFilter<'_>, limit: usize) -> Vec<TailRow> {
+    /// The first `limit` matching rows in list order (`(ts_key, message_id)`), as keys.
+    pub(crate) fn first(&self, f: &TailFilter<'_>, limit: usize) -> Vec<TailKey> {
         let mut out = Vec::new();
         if limit > 0 {
             self.scan(f, |key, row| {
-                let (ts_key, message_id) = split_key(key);
-                out.push(TailRow {
+                out.push(TailKey {
                     rowid: row.rowid,
-                    ts_key: ts_key.to_owned(),
-                    message_id: message_id.to_owned(),
-                    from: row.from().to_owned(),
-                    text_folded: row.text().map(str::to_owned),
+                    key: Arc::clone(key),
                 });
                 out.len() < limit
             });
@@ -364,7 +375,7 @@ impl TailView<'_> {
 
     /// Calls `visit` with each matching row (and its list key) in list order while it
     /// returns `true`.
-    fn scan(&self, f: &TailFilter<'_>, mut visit: impl FnMut(&str, &Stored) -> bool) {
+    fn scan(&self, f: &TailFilter<'_>, mut visit: impl FnMut(&Arc<str>, &Stored) -> bool) {
         if self.r <= self.w {
             return;
         }
@@ -393,7 +404,7 @@ impl TailView<'_> {
                 if past_end(key) {
                     break;
                 }
-                if let Some(row) = inner.by_key.get(key)
+                if let Some((key, row)) = inner.by_key.get_key_value(key)
                     && self.keeps(key, row, f)
                     && !visit(key, row)
                 {
