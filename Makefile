@@ -15,7 +15,7 @@ CARGO ?= cargo
 COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 
 .PHONY: help test fmt fmt-check lint doc layering deploy-check deploy-live schemathesis cargo-test \
-        run up down logs bench bench-postgres bench-store fuzz tools
+        run up down logs bench bench-postgres bench-tail bench-store fuzz tools
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-13s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -72,6 +72,12 @@ bench: ## Benchmark suite: the real server on empty and 1M-row SQLite databases,
 bench-postgres: ## PostgreSQL at scale: ingest through 1 and 3 replicas, hookctl copy of a 1M-row SQLite file, reads at 1M rows (throw-away cluster, fsync on, no TLS)
 	$(CARGO) build --release -p hookline -p hookbench -p hookctl
 	HOOKLINE_PG_FSYNC=on HOOKLINE_PG_SSL=off bash deploy/tests/with-postgres.sh bash bins/hookbench/scripts/postgres-scale.sh $(SQLITE_DB)
+
+bench-tail: ## Store level: every read shape at 1M rows with the tail empty, then at its bound (20,000 rows the indexer has not reached)
+	$(CARGO) build --release -p hookbench
+	dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && \
+	  $(CARGO) run --release -q -p hookbench -- seed --database "$$dir/app.db" --rows 1000000 && \
+	  $(CARGO) run --release -q -p hookbench -- tail --database "$$dir/app.db"
 
 bench-store: ## Store-level benchmark of hookline-sqlite (no HTTP)
 	$(CARGO) bench -p hookline-sqlite --bench store

@@ -30,7 +30,10 @@
 //!   its database snapshot holds and its index snapshot lacks, so answers are the
 //!   reference's at any lag. The tail is bounded: while it holds [`SqliteConfig::max_tail`]
 //!   rows (20,000 by default) the next group waits for the indexer, up to the busy
-//!   timeout, then fails as `Unavailable` (503). The index file is derived data
+//!   timeout, then fails as `Unavailable` (503). A read merges only the tail rows its page
+//!   needs, by their shared keys, with the index's keys as SQLite returns them; at the
+//!   bound a list read runs 1.4–2.9× the instructions it runs with an empty tail at 1M rows
+//!   (`make bench-tail`, figures in `docs/PERFORMANCE.md`). The index file is derived data
 //!   (`synchronous=NORMAL`; a crash loses at most its last batches, indexed again); a
 //!   missing one, or one that belongs to another database, is rebuilt from the rows at
 //!   open (about 30 s per million rows).
