@@ -319,16 +319,8 @@ fn matched_once(
     };
     let skip = usize::try_from(offset).unwrap_or(usize::MAX);
     let take = usize::try_from(fetch).unwrap_or(0);
-    let mut by_rowid = conn
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM messages WHERE rowid = ?1"))
-        .map_err(store_error)?;
-    let mut page = Vec::with_capacity(take);
-    for (_, _, rowid) in matches.iter().skip(start).skip(skip).take(take) {
-        let mut rows = by_rowid.query([rowid]).map_err(store_error)?;
-        if let Some(row) = rows.next().map_err(store_error)? {
-            page.push(message_from_row(row)?);
-        }
-    }
+    let rowids = matches.iter().skip(start).skip(skip).take(take);
+    let page = rows_by_rowid(conn, rowids.map(|(_, _, rowid)| *rowid))?;
     Ok(Some((total, page)))
 }
 
@@ -511,17 +503,73 @@ fn merged_page(
     fetch: i64,
     offset: u64,
 ) -> Result<Vec<Message>, StoreError> {
-    let s0 = offset.saturating_sub(tail.len() as u64);
-    let rowids = match merged_rowids(conn, shape, cursor, tail, fetch, offset, s0)? {
-        Some(rowids) => rowids,
-        // Fewer than `s0` indexed rows: where the tail rows fall among them is not known
-        // from here, so walk the index from its start.
-        None => merged_rowids(conn, shape, cursor, tail, fetch, offset, 0)?.unwrap_or_default(),
+    let mut s0 = offset.saturating_sub(tail.len() as u64);
+    let rowids = loop {
+        // Index row `j` (from `s0`) is at merged position `s0 + j` or later.
+        let limit = i64::try_from(offset - s0)
+            .unwrap_or(i64::MAX)
+            .saturating_add(fetch);
+        let (sql, args) = index_keys_sql(shape, cursor, limit, s0);
+        let mut stmt = conn.prepare_cached(&sql).map_err(store_error)?;
+        let mut rows = stmt.query(params_from_iter(args)).map_err(store_error)?;
+        let mut indexed = rows.next().map_err(store_error)?;
+        let (mut position, mut t) = match indexed {
+            None if s0 > 0 => {
+                // Fewer than `s0` indexed rows, which the callers' counts rule out (an
+                // offset past the total is answered before): where the tail rows fall
+                // among them is not known from here, so walk the index from its start
+                // rather than answer a short page.
+                s0 = 0;
+                continue;
+            }
+            Some(row) if s0 > 0 => {
+                let first = index_key(row)?;
+                let c = tail.partition_point(|r| r.key() < first);
+                (s0 + c as u64, c)
+            }
+            _ => (0, 0),
+        };
+        let take = usize::try_from(fetch).unwrap_or(0);
+        let mut rowids = Vec::with_capacity(take);
+        while rowids.len() < take {
+            let rowid = match (tail.get(t), indexed) {
+                (None, None) => break,
+                (Some(r), Some(row)) if r.key() > index_key(row)? => {
+                    let rowid = row.get(0).map_err(store_error)?;
+                    indexed = rows.next().map_err(store_error)?;
+                    rowid
+                }
+                (Some(r), _) => {
+                    t += 1;
+                    r.rowid
+                }
+                (None, Some(row)) => {
+                    let rowid = row.get(0).map_err(store_error)?;
+                    indexed = rows.next().map_err(store_error)?;
+                    rowid
+                }
+            };
+            if position >= offset {
+                rowids.push(rowid);
+            }
+            position += 1;
+        }
+        break rowids;
     };
+    rows_by_rowid(conn, rowids)
+}
+
+/// The rows of `rowids`, in that order, each read by its rowid (a rowid no longer in the
+/// table is skipped).
+fn rows_by_rowid(
+    conn: &Connection,
+    rowids: impl IntoIterator<Item = i64>,
+) -> Result<Vec<Message>, StoreError> {
     let mut by_rowid = conn
         .prepare_cached(&format!("SELECT {COLUMNS} FROM messages WHERE rowid = ?1"))
         .map_err(store_error)?;
-    let mut page = Vec::with_capacity(rowids.len());
+    let rowids = rowids.into_iter();
+    let mut page = Vec::with_capacity(rowids.size_hint().0);
     for rowid in rowids {
         let mut rows = by_rowid.query([rowid]).map_err(store_error)?;
         if let Some(row) = rows.next().map_err(store_error)? {
@@ -529,63 +577,6 @@ fn merged_page(
         }
     }
     Ok(page)
-}
-
-/// The rowids of the merged order's positions `offset..offset + fetch`, walking the
-/// index's keys from its position `s0` (see [`merged_page`]); `None` when `s0 > 0` and the
-/// index has no key there.
-fn merged_rowids(
-    conn: &Connection,
-    shape: &Shape<'_>,
-    cursor: Option<&Cursor>,
-    tail: &[TailKey],
-    fetch: i64,
-    offset: u64,
-    s0: u64,
-) -> Result<Option<Vec<i64>>, StoreError> {
-    // Index row `j` (from `s0`) is at merged position `s0 + j` or later.
-    let limit = i64::try_from(offset - s0)
-        .unwrap_or(i64::MAX)
-        .saturating_add(fetch);
-    let (sql, args) = index_keys_sql(shape, cursor, limit, s0);
-    let mut stmt = conn.prepare_cached(&sql).map_err(store_error)?;
-    let mut rows = stmt.query(params_from_iter(args)).map_err(store_error)?;
-    let mut indexed = rows.next().map_err(store_error)?;
-    let (mut position, mut t) = match indexed {
-        None if s0 > 0 => return Ok(None),
-        Some(row) if s0 > 0 => {
-            let first = index_key(row)?;
-            let c = tail.partition_point(|r| r.key() < first);
-            (s0 + c as u64, c)
-        }
-        _ => (0, 0),
-    };
-    let take = usize::try_from(fetch).unwrap_or(0);
-    let mut rowids = Vec::with_capacity(take);
-    while rowids.len() < take {
-        let rowid = match (tail.get(t), indexed) {
-            (None, None) => break,
-            (Some(r), Some(row)) if r.key() > index_key(row)? => {
-                let rowid = row.get(0).map_err(store_error)?;
-                indexed = rows.next().map_err(store_error)?;
-                rowid
-            }
-            (Some(r), _) => {
-                t += 1;
-                r.rowid
-            }
-            (None, Some(row)) => {
-                let rowid = row.get(0).map_err(store_error)?;
-                indexed = rows.next().map_err(store_error)?;
-                rowid
-            }
-        };
-        if position >= offset {
-            rowids.push(rowid);
-        }
-        position += 1;
-    }
-    Ok(Some(rowids))
 }
 
 /// `(ts_key, message_id)` of a row of [`index_keys_sql`], borrowed from SQLite's buffers.
