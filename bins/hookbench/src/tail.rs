@@ -24,11 +24,8 @@ use hookline_store::{Inserted, MessageStore};
 
 use crate::error::BenchError;
 use crate::latency::Latencies;
-use crate::messages::{self, Fields, MessageFactory};
+use crate::messages::{self, Fields, MID_RANGE, MessageFactory};
 use crate::suite::thousands;
-
-/// The middle of the generated `ts` range: the `since` shape and the cursor's position.
-const MID_RANGE: &str = "2025-07-01T00:00:00Z";
 
 /// Messages per `insert_many` call while filling the tail.
 const GROUP: u64 = 1_000;
@@ -339,4 +336,41 @@ fn report(
         );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// On a small seeded file: both passes run, every total with the tail is the total
+    /// without it plus the inserted rows that match (`run` fails otherwise), and the
+    /// report has a row per shape.
+    #[test]
+    fn both_passes_run_and_the_totals_with_the_tail_check_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.db");
+        let seeded = MessageFactory::new("seed", 50);
+        crate::seed::run(&path, 3_000, 1_000, &seeded, |_| {}).unwrap();
+        let config = TailConfig {
+            database: path.clone(),
+            rows: 500,
+            reads: 2,
+            senders: 50,
+            prefix: "tail-test".to_owned(),
+            only: None,
+        };
+        let report = run(&config).unwrap();
+        assert!(report.contains("500 rows inserted"), "{report}");
+        assert!(report.contains("(500 in the tail when timed"), "{report}");
+        let rows: Vec<&str> = report.lines().filter(|l| l.starts_with("| `")).collect();
+        assert_eq!(rows.len(), 7, "{report}");
+        assert!(
+            rows[0].contains("| 3,000 |") && rows[0].contains("| 3,500 |"),
+            "{report}"
+        );
+
+        // The same prefix again: its ids exist, and the run says so instead of timing.
+        let again = run(&config).unwrap_err().to_string();
+        assert!(again.contains("was used before"), "{again}");
+    }
 }
