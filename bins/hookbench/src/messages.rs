@@ -144,7 +144,14 @@ impl MessageFactory {
 
     /// Message `i` as a domain [`Message`], for seeding a store directly.
     pub fn message(&self, i: u64) -> Result<Message, String> {
-        let f = self.fields(i);
+        self.fields(i).message()
+    }
+}
+
+impl Fields {
+    /// These fields as a domain [`Message`] (to [`TO`]).
+    pub fn message(&self) -> Result<Message, String> {
+        let f = self;
         let bad = |what: &str, e: hookline_domain::DomainError| format!("generated {what}: {e}");
         Ok(Message::new(
             MessageId::parse(&f.message_id).map_err(|e| bad("message_id", e))?,

@@ -113,8 +113,9 @@ pub fn run(config: &TailConfig) -> Result<String, BenchError> {
     while next < config.rows {
         let end = (next + GROUP).min(config.rows);
         let fields: Vec<Fields> = (next..end).map(|i| factory.fields(i)).collect();
-        let batch = (next..end)
-            .map(|i| factory.message(i))
+        let batch = fields
+            .iter()
+            .map(Fields::message)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| db_error(path, e))?;
         let outcomes = store

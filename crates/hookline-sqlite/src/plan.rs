@@ -79,8 +79,8 @@ pub(crate) struct TextSearch {
     pub(crate) matches: u64,
 }
 
-/// The trigram query of one trigram or phrase, quoted for FTS5.
-fn quoted(s: &str) -> String {
+/// One FTS5 term (a trigram, a phrase or a gram token), quoted.
+pub(crate) fn quoted(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 

@@ -364,7 +364,7 @@ pub(crate) mod tests {
                 index: crate::plan::FtsIndex::Grams,
                 fts: grams
                     .iter()
-                    .map(|g| format!("\"{}\"", crate::grams::token(g)))
+                    .map(|g| crate::plan::quoted(&crate::grams::token(g)))
                     .collect::<Vec<_>>()
                     .join(" AND "),
                 exact: false,
